@@ -1,0 +1,34 @@
+# hubgenome: the two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+
+.PHONY: install manifest run test lint dev clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# The dbt manifest is a build artefact: Dagster reads it to build the asset graph.
+manifest: install
+	cd dbt_project && ../$(VENV)/bin/dbt parse --profiles-dir . --quiet
+
+run: manifest
+	$(PY) -m orchestration.main_job
+
+test: manifest
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+dev: manifest
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf data dbt_project/target reports

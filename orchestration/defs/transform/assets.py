@@ -1,0 +1,25 @@
+"""All dbt models, tests and seeds as Dagster assets."""
+
+import os
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.transform.project import dbt_project
+from orchestration.defs.transform.translator import HubDbtTranslator
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=HubDbtTranslator(),
+    pool="duckdb",
+)
+def hubgenome_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    # dbt runs as a subprocess that inherits the environment: point it at this run's warehouse.
+    os.environ["HUBGENOME_WAREHOUSE"] = warehouse.path
+    # Row counts and column metadata are not fetched: those calls hold the DuckDB file open.
+    yield from dbt.cli(["build"], context=context).stream()
