@@ -43,6 +43,36 @@ create table if not exists raw.hub_model_versions (
     observed_at timestamp not null,
     primary key (model_oid, version_key)
 );
+create table if not exists raw.hub_model_cards (
+    content_hash varchar primary key,  -- sha256 of the README bytes; each text stored once
+    card_text varchar not null,
+    n_bytes bigint not null,
+    first_seen_at timestamp not null
+);
+create table if not exists raw.hub_card_fetches (
+    model_oid varchar not null,
+    version_key varchar not null,      -- the model version whose README was fetched
+    status varchar not null,           -- ok | missing (404: no card) | failed (retried) | denied
+    content_hash varchar,              -- set when status = ok
+    error varchar,
+    attempts integer not null,
+    fetched_at timestamp not null,
+    primary key (model_oid, version_key)
+);
+create table if not exists raw.hub_model_popularity (
+    model_oid varchar not null,
+    observed_at timestamp not null,
+    downloads bigint,
+    likes bigint,
+    primary key (model_oid, observed_at)
+);
+create table if not exists raw.quarantine (
+    source varchar not null,           -- which stream or file the record came from
+    record_key varchar,                -- its id when one could be read
+    reason varchar not null,
+    payload varchar,                   -- the raw record, verbatim
+    quarantined_at timestamp not null
+);
 create table if not exists raw.ingest_state (
     stream varchar primary key,
     watermark timestamp,

@@ -24,6 +24,7 @@ renamed as (
         coalesce(try_cast(payload ->> '$.private' as boolean), false) as is_private,
         payload ->> '$.gated' as gated,
         coalesce(try_cast(payload ->> '$.disabled' as boolean), false) as is_disabled,
+        payload,
         changed_at
 
     from source
