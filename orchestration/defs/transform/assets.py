@@ -10,6 +10,12 @@ from orchestration.defs.transform.project import dbt_project
 from orchestration.defs.transform.translator import HubDbtTranslator
 
 
+class DbtBuildConfig(dg.Config):
+    """`full_refresh` rebuilds incremental models from scratch (the weekly repair path)."""
+
+    full_refresh: bool = False
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -17,9 +23,13 @@ from orchestration.defs.transform.translator import HubDbtTranslator
     pool="duckdb",
 )
 def hubgenome_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
 ):
     # dbt runs as a subprocess that inherits the environment: point it at this run's warehouse.
     os.environ["HUBGENOME_WAREHOUSE"] = warehouse.path
     # Row counts and column metadata are not fetched: those calls hold the DuckDB file open.
-    yield from dbt.cli(["build"], context=context).stream()
+    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    yield from dbt.cli(args, context=context).stream()

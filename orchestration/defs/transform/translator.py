@@ -6,9 +6,16 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from orchestration.defs.automation import layer_automation_condition
+
 
 class HubDbtTranslator(DagsterDbtTranslator):
-    """dbt sources become the raw assets' keys; models are keyed and grouped by schema."""
+    """dbt sources become the raw assets' keys; models are keyed, grouped and automated by layer.
+
+    The layer is the model's schema (`staging`, `intermediate`, `marts`, `analytics`), so a
+    model's key is `[layer, name]`, its group is its layer, and its automation condition is the
+    layer's (see `orchestration/defs/automation.py`).
+    """
 
     def __init__(self):
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -18,8 +25,9 @@ class HubDbtTranslator(DagsterDbtTranslator):
         props = self.get_resource_props(manifest, unique_id)
         if props["resource_type"] == "source":
             return spec.replace_attributes(key=dg.AssetKey(["raw", props["name"]]))
-        schema = props["config"].get("schema") or "marts"
+        layer = props["config"].get("schema") or "marts"
         return spec.replace_attributes(
-            key=dg.AssetKey([schema, props["name"]]),
-            group_name=schema,
+            key=dg.AssetKey([layer, props["name"]]),
+            group_name=layer,
+            automation_condition=layer_automation_condition(layer),
         )

@@ -1,0 +1,119 @@
+"""Python asset checks on the warehouse (dbt's data tests arrive as checks via the translator)."""
+
+from datetime import datetime, timedelta
+
+import dagster as dg
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+from orchestration.defs.resources import WarehouseResource
+
+MODELS_STREAM = "models"
+
+HUB_MODELS = dg.AssetKey(["raw", "hub_models"])
+MODEL_EDGES = dg.AssetKey(["marts", "fct_model_edges"])
+MAX_QUARANTINE_SHARE = 0.01
+# Hub `base_model:` tags may name repos that are private, deleted or mistyped, so some parents
+# are unknown by nature; a large share means the model list is incomplete.
+MAX_UNKNOWN_PARENT_SHARE = 0.25
+RAW_FRESHNESS = timedelta(hours=2)
+
+
+def _previous_watermarks(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, limit=20):
+    """Watermarks this check recorded in its earlier evaluations, newest first."""
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        check_key,
+        limit=limit,
+        status={AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED},
+    )
+    for record in records:
+        if record.event is None or record.event.dagster_event is None:
+            continue
+        value = record.event.dagster_event.asset_check_evaluation_data.metadata.get("watermark")
+        if value is not None and value.value:
+            yield datetime.fromisoformat(value.value)
+
+
+@dg.asset_check(
+    asset=HUB_MODELS,
+    description="The models watermark in raw.ingest_state never moves back.",
+    blocking=True,
+)
+def watermark_never_moves_back(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as con:
+        row = con.execute(
+            "select watermark from raw.ingest_state where stream = $stream",
+            {"stream": MODELS_STREAM},
+        ).fetchone()
+    watermark = row[0] if row else None
+    check_key = dg.AssetCheckKey(HUB_MODELS, "watermark_never_moves_back")
+    highest = max(_previous_watermarks(context.instance, check_key), default=None)
+    passed = watermark is not None and (highest is None or watermark >= highest)
+    return dg.AssetCheckResult(
+        passed=passed,
+        metadata={
+            "watermark": watermark.isoformat() if watermark else "",
+            "highest_previous_watermark": highest.isoformat() if highest else "",
+        },
+    )
+
+
+@dg.asset_check(
+    asset=HUB_MODELS,
+    description=f"Quarantined records stay under {MAX_QUARANTINE_SHARE:.0%} of all records.",
+)
+def quarantine_share_below_threshold(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as con:
+        (quarantined,) = con.execute("select count(*) from raw.quarantine").fetchone()
+        (models,) = con.execute("select count(*) from raw.hub_models").fetchone()
+    share = quarantined / (quarantined + models) if quarantined + models else 0.0
+    return dg.AssetCheckResult(
+        passed=share <= MAX_QUARANTINE_SHARE,
+        metadata={
+            "quarantined": quarantined,
+            "models": models,
+            "share": share,
+            "threshold": MAX_QUARANTINE_SHARE,
+        },
+    )
+
+
+@dg.asset_check(
+    asset=MODEL_EDGES,
+    description="Every edge's child is a known model, and few parents are unknown.",
+)
+def edges_refer_to_known_models(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as con:
+        (edges, unknown_children, unknown_parents) = con.execute(
+            """
+            with known as (select model_id from staging.stg_hub__models)
+            select
+                count(*),
+                count(*) filter (where child_id not in (select model_id from known)),
+                count(*) filter (where parent_id not in (select model_id from known))
+            from marts.fct_model_edges
+            """
+        ).fetchone()
+    unknown_parent_share = unknown_parents / edges if edges else 0.0
+    return dg.AssetCheckResult(
+        passed=unknown_children == 0 and unknown_parent_share <= MAX_UNKNOWN_PARENT_SHARE,
+        metadata={
+            "edges": edges,
+            "unknown_children": unknown_children,
+            "unknown_parents": unknown_parents,
+            "unknown_parent_share": unknown_parent_share,
+            "max_unknown_parent_share": MAX_UNKNOWN_PARENT_SHARE,
+        },
+    )
+
+
+raw_freshness_checks = dg.build_last_update_freshness_checks(
+    assets=[HUB_MODELS], lower_bound_delta=RAW_FRESHNESS
+)
+
+raw_freshness_sensor = dg.build_sensor_for_freshness_checks(
+    freshness_checks=raw_freshness_checks,
+    name="raw_freshness_sensor",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
