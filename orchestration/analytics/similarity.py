@@ -1,0 +1,327 @@
+"""Genetic similarity of relatives: the paper's metrics on two "DNA" texts, plus trait Jaccard.
+
+Metrics (paper-notes 3.1): normalised Levenshtein similarity, bag-of-words and TF-IDF cosine
+(512 features, 1-2-grams, lowercase, no stop words), Jaccard over trait sets. DNA texts:
+`metadata` (Python `str()` of the list-API item, as the paper's `fullJson`), `metadata_noleak`
+(the same without the model's own ids and its `base_model:` tags), `card` (the first 512
+characters of the README; only cards of at least 512 characters that are not auto-generated).
+
+Vectorisers are fitted once per text over the models of the graph in use. At Hub scale that
+corpus is bounded: a deterministic hash sample of at most `fit_sample` models, chosen in SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+from rapidfuzz.distance import Levenshtein
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from orchestration.analytics.relatives import build_forest, sample_pairs, scalar
+
+CARD_DNA_CHARS = 512
+MAX_FEATURES = 512
+NGRAM_RANGE = (1, 2)
+# The fields of the paper's list-API item (`fullJson`), in its order; trendingScore is kept
+# when the payload has it.
+PAPER_METADATA_FIELDS = (
+    "_id",
+    "id",
+    "likes",
+    "trendingScore",
+    "private",
+    "downloads",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "createdAt",
+    "modelId",
+)
+OWN_ID_FIELDS = ("_id", "id", "modelId")
+TEXTS = ("metadata", "metadata_noleak", "card")
+TEXT_METRICS = ("tfidf", "bow", "levenshtein")
+TRAIT_SETS = ("licenses", "languages", "datasets", "tags")
+
+
+@dataclass(frozen=True)
+class SimilarityParams:
+    """Sample sizes and seeds: everything that decides the result besides the data."""
+
+    relations: tuple[str, ...] = ("finetune",)
+    n_samples: int = 1000
+    seed: int = 0
+    resamples: int = 10_000
+    fit_sample: int = 20_000
+
+
+def levenshtein_similarity(a: str, b: str) -> float:
+    """1 - lev(a, b) / max(len(a), len(b)); 1 for two empty strings."""
+    return float(Levenshtein.normalized_similarity(a, b))
+
+
+def jaccard_similarity(a, b) -> float:
+    """|A & B| / |A | B| over the sets of values; NaN unless both sides have the trait."""
+    first, second = _as_set(a), _as_set(b)
+    if not first or not second:
+        return float("nan")
+    return len(first & second) / len(first | second)
+
+
+def _as_set(values) -> set:
+    if values is None or (isinstance(values, float) and np.isnan(values)):
+        return set()
+    return set(values)
+
+
+def metadata_text(payload: dict | str, leak_free: bool = False) -> str:
+    """The paper's metadata DNA: `str()` of the list-API item restricted to its fields."""
+    item = json.loads(payload) if isinstance(payload, str) else payload
+    fields = {key: item[key] for key in PAPER_METADATA_FIELDS if key in item}
+    if leak_free:
+        for key in OWN_ID_FIELDS:
+            fields.pop(key, None)
+        tags = fields.get("tags") or []
+        fields["tags"] = [tag for tag in tags if not tag.startswith("base_model:")]
+    return str(fields)
+
+
+def card_dna(card: str | None, auto_generated: bool | None) -> str | None:
+    """The first 512 characters of an eligible card, else None."""
+    if card is None or len(card) < CARD_DNA_CHARS or auto_generated:
+        return None
+    return card[:CARD_DNA_CHARS]
+
+
+def fit_vectorizers(corpus: list[str]) -> dict[str, CountVectorizer]:
+    """Bag-of-words and TF-IDF vocabularies over one corpus, with the paper's settings."""
+    settings = {"max_features": MAX_FEATURES, "lowercase": True, "ngram_range": NGRAM_RANGE}
+    return {
+        "bow": CountVectorizer(**settings).fit(corpus),
+        "tfidf": TfidfVectorizer(**settings).fit(corpus),
+    }
+
+
+def paired_cosine(vectorizer: CountVectorizer, first: list[str], second: list[str]) -> np.ndarray:
+    """Cosine similarity of each (first[i], second[i]); 0 when a text has no known term."""
+    a = normalize(vectorizer.transform(first))
+    b = normalize(vectorizer.transform(second))
+    return np.asarray(a.multiply(b).sum(axis=1)).ravel()
+
+
+def bootstrap_mean_ci(
+    values: np.ndarray, resamples: int, seed: int, level: float = 0.95, chunk: int = 500
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and percentile bootstrap CI of every column of `values` (n pairs x m metrics).
+
+    Pairs are resampled as a whole; NaN marks a pair where a metric is undefined (e.g. an
+    ineligible card), so each resample's mean is taken over its defined pairs.
+    Returns (n_defined, mean, ci_low, ci_high).
+    """
+    values = np.asarray(values, dtype=float)
+    n, m = values.shape
+    defined = ~np.isnan(values)
+    filled = np.where(defined, values, 0.0)
+    counts = defined.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = filled.sum(axis=0) / counts
+    if n == 0:
+        empty = np.full(m, np.nan)
+        return counts, empty, empty, empty
+    rng = np.random.default_rng(seed)
+    boot = np.empty((resamples, m))
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
+        picks = rng.integers(0, n, size=(size, n))
+        flat = (np.arange(size)[:, None] * n + picks).ravel()
+        weights = np.bincount(flat, minlength=size * n).reshape(size, n).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boot[start : start + size] = (weights @ filled) / (weights @ defined)
+    tail = (1 - level) / 2 * 100
+    with np.errstate(invalid="ignore"):
+        low = np.nanpercentile(boot, tail, axis=0) if resamples else means
+        high = np.nanpercentile(boot, 100 - tail, axis=0) if resamples else means
+    return counts, means, low, high
+
+
+def _has_relation(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(
+        scalar(
+            con,
+            "select count(*) from duckdb_tables() where schema_name = $s and table_name = $n",
+            {"s": schema, "n": name},
+        )
+        + scalar(
+            con,
+            "select count(*) from duckdb_views() where schema_name = $s and view_name = $n",
+            {"s": schema, "n": name},
+        )
+    )
+
+
+def _card_join(con: duckdb.DuckDBPyConnection) -> str:
+    if _has_relation(con, "staging", "stg_hub__model_cards"):
+        return "left join staging.stg_hub__model_cards as c on c.model_id = m.model_id"
+    return "left join (select null::varchar as model_id, null::varchar as card_text) as c on false"
+
+
+def load_profiles(con: duckdb.DuckDBPyConnection, model_ids: list[str]) -> pd.DataFrame:
+    """Traits and DNA texts of the given models, indexed by model_id."""
+    ids = pd.DataFrame({"model_id": sorted(set(model_ids))})
+    con.register("profile_ids", ids)
+    try:
+        frame = con.execute(
+            f"""
+            select m.model_id, s.payload::varchar as payload,
+                   list_filter(s.tags, lambda t: not starts_with(t, 'base_model:')) as tags,
+                   m.licenses, m.languages, m.datasets,
+                   c.card_text, m.card_is_auto_generated
+            from profile_ids as i
+            join marts.dim_models as m on m.model_id = i.model_id
+            join staging.stg_hub__models as s on s.model_id = m.model_id
+            {_card_join(con)}
+            """
+        ).df()
+    finally:
+        con.unregister("profile_ids")
+    return _with_dna(frame).set_index("model_id")
+
+
+def _with_dna(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["metadata"] = [metadata_text(p) for p in frame["payload"]]
+    frame["metadata_noleak"] = [metadata_text(p, leak_free=True) for p in frame["payload"]]
+    frame["card"] = [
+        card_dna(card, auto)
+        for card, auto in zip(frame["card_text"], frame["card_is_auto_generated"], strict=True)
+    ]
+    return frame
+
+
+def fit_corpora(con: duckdb.DuckDBPyConnection, fit_sample: int, seed: int) -> dict[str, list]:
+    """The texts each vectoriser is fitted on: a hash sample of the models in use, in SQL."""
+    payloads = con.execute(
+        """
+        select s.payload::varchar
+        from marts.dim_models as m join staging.stg_hub__models as s using (model_id)
+        order by hash(m.model_id, $seed)
+        limit $n
+        """,
+        {"seed": seed, "n": fit_sample},
+    ).fetchall()
+    cards = con.execute(
+        f"""
+        select left(c.card_text, $chars)
+        from marts.dim_models as m {_card_join(con)}
+        where length(c.card_text) >= $chars
+          and not coalesce(m.card_is_auto_generated, false)
+        order by hash(m.model_id, $seed)
+        limit $n
+        """,
+        {"seed": seed, "n": fit_sample, "chars": CARD_DNA_CHARS},
+    ).fetchall()
+    return {
+        "metadata": [metadata_text(p) for (p,) in payloads],
+        "metadata_noleak": [metadata_text(p, leak_free=True) for (p,) in payloads],
+        "card": [c for (c,) in cards],
+    }
+
+
+def score_pairs(
+    pairs: pd.DataFrame, profiles: pd.DataFrame, vectorizers: dict[str, dict]
+) -> pd.DataFrame:
+    """One column per (text, metric): the similarity of each pair, NaN where undefined."""
+    known = pairs["a_id"].isin(profiles.index) & pairs["b_id"].isin(profiles.index)
+    pairs = pairs[known].reset_index(drop=True)
+    scores = pairs.copy()
+    a = profiles.loc[pairs["a_id"]].reset_index(drop=True)
+    b = profiles.loc[pairs["b_id"]].reset_index(drop=True)
+    for text in TEXTS:
+        both = (a[text].notna() & b[text].notna()).to_numpy()
+        first = a.loc[both, text].tolist()
+        second = b.loc[both, text].tolist()
+        columns = {
+            "levenshtein": [
+                levenshtein_similarity(x, y) for x, y in zip(first, second, strict=True)
+            ]
+        }
+        for name, vectorizer in vectorizers.get(text, {}).items():
+            columns[name] = paired_cosine(vectorizer, first, second) if first else []
+        for metric in TEXT_METRICS:
+            column = np.full(len(pairs), np.nan)
+            if metric in columns and both.any():
+                column[both] = columns[metric]
+            scores[f"{text}:{metric}"] = column
+    for trait in TRAIT_SETS:
+        scores[f"traits:jaccard_{trait}"] = [
+            jaccard_similarity(x, y) for x, y in zip(a[trait], b[trait], strict=True)
+        ]
+    return scores
+
+
+def metric_columns(scores: pd.DataFrame) -> list[str]:
+    return [c for c in scores.columns if ":" in c]
+
+
+def summarise(scores: pd.DataFrame, params: SimilarityParams) -> pd.DataFrame:
+    """Mean and 95% bootstrap CI per configuration pair and per relationship (pooled)."""
+    columns = metric_columns(scores)
+    rows = []
+    groups = [
+        ("configuration", key, group)
+        for key, group in scores.groupby(
+            ["configuration", "config_index", "relationship"], sort=True
+        )
+    ] + [
+        ("relationship", ("all", 0, relationship), group)
+        for relationship, group in scores.groupby("relationship", sort=True)
+    ]
+    for number, (level, (configuration, index, relationship), group) in enumerate(groups):
+        generations = group["generations_apart"].dropna().unique()
+        counts, means, low, high = bootstrap_mean_ci(
+            group[columns].to_numpy(), params.resamples, seed=params.seed * 7919 + number
+        )
+        for column, count, mean, lo, hi in zip(columns, counts, means, low, high, strict=True):
+            text, metric = column.split(":")
+            rows.append(
+                {
+                    "level": level,
+                    "configuration": configuration,
+                    "config_index": int(index),
+                    "relationship": relationship,
+                    "generations_apart": int(generations[0]) if len(generations) == 1 else None,
+                    "text": text,
+                    "metric": metric,
+                    "n_pairs": int(count),
+                    "mean": mean,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                }
+            )
+    result = pd.DataFrame(rows)
+    result["graph_relations"] = ",".join(params.relations)
+    result["n_samples"] = params.n_samples
+    result["seed"] = params.seed
+    result["resamples"] = params.resamples
+    return result
+
+
+def similarity_by_relationship(
+    con: duckdb.DuckDBPyConnection, params: SimilarityParams
+) -> tuple[pd.DataFrame, dict]:
+    """Sample relatives, score them, summarise; returns the table and run facts."""
+    forest = build_forest(con, list(params.relations))
+    pairs = sample_pairs(con, params.n_samples, params.seed)
+    profiles = load_profiles(con, pd.concat([pairs["a_id"], pairs["b_id"]]).tolist())
+    corpora = fit_corpora(con, params.fit_sample, params.seed)
+    vectorizers = {text: fit_vectorizers(corpus) for text, corpus in corpora.items() if corpus}
+    scores = score_pairs(pairs, profiles, vectorizers)
+    facts = {
+        **{f"forest_{k}": v for k, v in forest.items()},
+        "pairs": len(pairs),
+        **{f"fit_corpus_{text}": len(corpus) for text, corpus in corpora.items()},
+    }
+    return summarise(scores, params), facts
