@@ -13,6 +13,7 @@ corpus is bounded: a deterministic hash sample of at most `fit_sample` models, c
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 
 import duckdb
@@ -110,7 +111,7 @@ def paired_cosine(vectorizer: CountVectorizer, first: list[str], second: list[st
     """Cosine similarity of each (first[i], second[i]); 0 when a text has no known term."""
     a = normalize(vectorizer.transform(first))
     b = normalize(vectorizer.transform(second))
-    return np.asarray(a.multiply(b).sum(axis=1)).ravel()
+    return np.clip(np.asarray(a.multiply(b).sum(axis=1)).ravel(), 0.0, 1.0)
 
 
 def bootstrap_mean_ci(
@@ -142,7 +143,8 @@ def bootstrap_mean_ci(
         with np.errstate(invalid="ignore", divide="ignore"):
             boot[start : start + size] = (weights @ filled) / (weights @ defined)
     tail = (1 - level) / 2 * 100
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a metric with no defined pair
         low = np.nanpercentile(boot, tail, axis=0) if resamples else means
         high = np.nanpercentile(boot, 100 - tail, axis=0) if resamples else means
     return counts, means, low, high
