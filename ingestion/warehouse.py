@@ -11,12 +11,15 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from ingestion.records import parse_hub_time
 
 WAREHOUSE_SCHEMAS = ("raw", "staging", "intermediate", "marts", "analytics")
 
@@ -79,6 +82,30 @@ create table if not exists raw.ingest_state (
     cursor varchar,
     updated_at timestamp not null
 );
+-- An in-progress listing: when it started, where it stops, its running counts.
+alter table raw.ingest_state add column if not exists started_at timestamp;
+alter table raw.ingest_state add column if not exists stop_before timestamp;
+alter table raw.ingest_state add column if not exists progress json;
+-- The current version's key (as in raw.hub_model_versions), for card fetches.
+alter table raw.hub_models add column if not exists version_key varchar;
+create table if not exists raw.hub_model_names (
+    model_oid varchar not null,        -- every repo id a model has been seen under (renames)
+    model_id varchar not null,
+    first_seen_at timestamp not null,
+    primary key (model_oid, model_id)
+);
+create table if not exists raw.hub_sweep_seen (
+    model_oid varchar primary key,     -- scratch: models seen by the sweep in progress
+    model_id varchar not null
+);
+create table if not exists raw.hub_sweeps (
+    started_at timestamp primary key,  -- one row per completed deletion sweep
+    finished_at timestamp not null,
+    models_seen bigint not null,
+    marked_deleted bigint not null,
+    renamed bigint not null,
+    restored bigint not null
+);
 """
 
 
@@ -109,93 +136,265 @@ def model_oid(payload: dict) -> str:
     return payload.get("_id") or f"id:{payload['id']}"
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
+def canonical_json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
-def _rows(payloads: Iterable[dict]) -> pd.DataFrame:
-    rows = []
+def version_key(payload: dict, text: str) -> str:
+    """The sha, or a hash of the payload text when the source has no sha."""
+    return payload.get("sha") or hashlib.md5(text.encode()).hexdigest()
+
+
+def model_frame(payloads: Iterable[dict]) -> pd.DataFrame:
+    """One row per model (the last occurrence wins, as a later page would)."""
+    rows = {}
     for payload in payloads:
-        text = json.dumps(payload, separators=(",", ":"), sort_keys=True)
-        rows.append(
-            {
-                "model_oid": model_oid(payload),
-                "model_id": payload["id"],
-                "sha": payload.get("sha"),
-                "version_key": payload.get("sha") or hashlib.md5(text.encode()).hexdigest(),
-                "last_modified": _parse_time(payload.get("lastModified")),
-                "created_at": _parse_time(payload.get("createdAt")),
-                "payload": text,
-            }
+        text = canonical_json(payload)
+        oid = model_oid(payload)
+        rows[oid] = (
+            oid,
+            payload["id"],
+            payload.get("sha"),
+            version_key(payload, text),
+            parse_hub_time(payload.get("lastModified")),
+            parse_hub_time(payload.get("createdAt")),
+            text,
         )
-    frame = pd.DataFrame(rows)
-    # The last occurrence of a model in one batch wins, as a later page would.
-    return frame.drop_duplicates("model_oid", keep="last")
+    frame = pd.DataFrame(list(rows.values()), columns=MODEL_COLUMNS)
+    for column in ("last_modified", "created_at"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+MODEL_COLUMNS = [
+    "model_oid",
+    "model_id",
+    "sha",
+    "version_key",
+    "last_modified",
+    "created_at",
+    "payload",
+]
+
+
+@dataclass
+class WriteCounts:
+    """What one write did to `raw`."""
+
+    added: int = 0
+    changed: int = 0
+    quarantined: int = 0
+
+    def add(self, other: WriteCounts) -> None:
+        self.added += other.added
+        self.changed += other.changed
+        self.quarantined += other.quarantined
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    con.execute("begin transaction")
+    try:
+        yield con
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+def has_placeholders(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether some models are keyed by `id:<repo id>` (imported from a source without `_id`)."""
+    (found,) = con.execute(
+        "select count(*) > 0 from raw.hub_models where starts_with(model_oid, 'id:')"
+    ).fetchone()
+    return bool(found)
+
+
+def write_models(
+    con: duckdb.DuckDBPyConnection,
+    payloads: Iterable[dict],
+    now: datetime,
+    adopt: bool = False,
+) -> WriteCounts:
+    """Upsert payloads into `raw.hub_models`, append new versions and names.
+
+    Runs inside the caller's transaction. With `adopt`, a model imported under
+    `id:<repo id>` takes the real `_id` when the Hub first shows it, keeping its history.
+    """
+    frame = model_frame(payloads)
+    if frame.empty:
+        return WriteCounts()
+    con.register("incoming", frame)
+    try:
+        if adopt:
+            adopt_placeholders(con)
+        con.execute(
+            """
+            insert into raw.hub_model_versions
+            select model_oid, version_key, model_id, sha, last_modified, payload::json, $now
+            from incoming
+            on conflict do nothing
+            """,
+            {"now": now},
+        )
+        con.execute(
+            """
+            insert into raw.hub_model_names
+            select model_oid, model_id, $now from incoming
+            on conflict do nothing
+            """,
+            {"now": now},
+        )
+        written = con.execute(
+            """
+            insert into raw.hub_models as current (
+                model_oid, model_id, sha, last_modified, created_at, payload,
+                first_seen_at, changed_at, observed_at, deleted_at, version_key
+            )
+            select model_oid, model_id, sha, last_modified, created_at, payload::json,
+                   $now, $now, $now, null, version_key
+            from incoming
+            on conflict (model_oid) do update set
+                model_id = excluded.model_id,
+                sha = excluded.sha,
+                last_modified = excluded.last_modified,
+                created_at = excluded.created_at,
+                payload = excluded.payload,
+                version_key = excluded.version_key,
+                changed_at = case
+                    when current.payload is distinct from excluded.payload
+                      or current.model_id is distinct from excluded.model_id
+                      or current.deleted_at is not null
+                    then excluded.changed_at else current.changed_at end,
+                observed_at = excluded.observed_at,
+                deleted_at = null
+            returning first_seen_at, changed_at
+            """,
+            {"now": now},
+        ).fetchall()
+    finally:
+        con.unregister("incoming")
+    added = sum(1 for first_seen, _ in written if first_seen == now)
+    changed = sum(1 for first_seen, changed in written if changed == now and first_seen != now)
+    return WriteCounts(added=added, changed=changed)
+
+
+def adopt_placeholders(con: duckdb.DuckDBPyConnection, seen: str = "incoming") -> int:
+    """Re-key models stored as `id:<repo id>` to the Hub `_id` that `seen` shows for that id.
+
+    `seen` names a relation with `model_oid` and `model_id` columns (a registered frame or
+    the sweep's scratch table). A model whose real `_id` is already stored is left alone.
+    """
+    if seen not in ("incoming", "raw.hub_sweep_seen"):
+        raise ValueError(f"unexpected relation {seen}")
+    adoptable = f"""
+        from {seen} as seen
+        where target.model_oid = 'id:' || seen.model_id
+          and not starts_with(seen.model_oid, 'id:')
+          and seen.model_oid not in (select model_oid from raw.hub_models)
+    """
+    for table in ("hub_model_versions", "hub_model_names", "hub_card_fetches"):
+        con.execute(f"update raw.{table} as target set model_oid = seen.model_oid {adoptable}")
+    con.execute(
+        f"update raw.hub_model_popularity as target set model_oid = seen.model_oid {adoptable}"
+    )
+    (adopted,) = con.execute(
+        f"update raw.hub_models as target set model_oid = seen.model_oid {adoptable}"
+    ).fetchone()
+    return adopted
+
+
+def write_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    rejects: list[tuple[str | None, str, str]],
+    now: datetime,
+) -> int:
+    """Keep rejected records (key, reason, verbatim payload); a record already kept is skipped."""
+    if not rejects:
+        return 0
+    frame = pd.DataFrame(rejects, columns=["record_key", "reason", "payload"])
+    con.register("rejects", frame)
+    try:
+        con.execute(
+            """
+            insert into raw.quarantine
+            select distinct $source, record_key, reason, payload, $now from rejects
+            where not exists (
+                select 1 from raw.quarantine as kept
+                where kept.source = $source
+                  and kept.record_key is not distinct from rejects.record_key
+                  and kept.payload is not distinct from rejects.payload
+            )
+            """,
+            {"source": source, "now": now},
+        )
+    finally:
+        con.unregister("rejects")
+    return len(rejects)
 
 
 def store_models(
     con: duckdb.DuckDBPyConnection, payloads: Iterable[dict], batch_size: int = 1000
 ) -> int:
-    """Upsert payloads into `raw.hub_models` and append new versions; returns rows written."""
+    """Upsert already-valid payloads batch by batch, one transaction each; returns rows written."""
     written = 0
+    adopt = has_placeholders(con)
     iterator = iter(payloads)
     while batch := list(islice(iterator, batch_size)):
-        frame = _rows(batch)
-        now = utc_now()
-        con.register("incoming", frame)
-        try:
-            con.execute("begin transaction")
-            con.execute(
-                """
-                insert into raw.hub_model_versions
-                select model_oid, version_key, model_id, sha, last_modified,
-                       payload::json, $now
-                from incoming
-                on conflict do nothing
-                """,
-                {"now": now},
-            )
-            con.execute(
-                """
-                insert into raw.hub_models as current
-                select model_oid, model_id, sha, last_modified, created_at, payload::json,
-                       $now, $now, $now, null
-                from incoming
-                on conflict (model_oid) do update set
-                    model_id = excluded.model_id,
-                    sha = excluded.sha,
-                    last_modified = excluded.last_modified,
-                    created_at = excluded.created_at,
-                    payload = excluded.payload,
-                    changed_at = case
-                        when current.payload is distinct from excluded.payload
-                          or current.deleted_at is not null
-                        then excluded.changed_at else current.changed_at end,
-                    observed_at = excluded.observed_at,
-                    deleted_at = null
-                """,
-                {"now": now},
-            )
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-        finally:
-            con.unregister("incoming")
-        written += len(frame)
+        with transaction(con):
+            write_models(con, batch, utc_now(), adopt)
+        written += len(batch)
     return written
 
 
-def set_watermark(con: duckdb.DuckDBPyConnection, stream: str) -> datetime | None:
-    """Record the newest `last_modified` in the warehouse as the stream's watermark."""
-    (watermark,) = con.execute("select max(last_modified) from raw.hub_models").fetchone()
+@dataclass
+class StreamState:
+    """A row of `raw.ingest_state`: the watermark, and the listing in progress if any."""
+
+    stream: str
+    watermark: datetime | None = None
+    cursor: str | None = None
+    started_at: datetime | None = None
+    stop_before: datetime | None = None
+    progress: dict = field(default_factory=dict)
+
+
+def read_state(con: duckdb.DuckDBPyConnection, stream: str) -> StreamState:
+    row = con.execute(
+        """
+        select watermark, cursor, started_at, stop_before, progress
+        from raw.ingest_state where stream = $stream
+        """,
+        {"stream": stream},
+    ).fetchone()
+    if row is None:
+        return StreamState(stream)
+    watermark, cursor, started_at, stop_before, progress = row
+    return StreamState(
+        stream, watermark, cursor, started_at, stop_before, json.loads(progress or "{}")
+    )
+
+
+def save_state(con: duckdb.DuckDBPyConnection, state: StreamState) -> None:
     con.execute(
         """
-        insert or replace into raw.ingest_state (stream, watermark, cursor, updated_at)
-        values ($stream, $watermark, null, $now)
+        insert or replace into raw.ingest_state
+            (stream, watermark, cursor, updated_at, started_at, stop_before, progress)
+        values ($stream, $watermark, $cursor, $now, $started_at, $stop_before, $progress)
         """,
-        {"stream": stream, "watermark": watermark, "now": utc_now()},
+        {
+            "stream": state.stream,
+            "watermark": state.watermark,
+            "cursor": state.cursor,
+            "now": utc_now(),
+            "started_at": state.started_at,
+            "stop_before": state.stop_before,
+            "progress": json.dumps(state.progress),
+        },
     )
+
+
+def newest_last_modified(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    (watermark,) = con.execute("select max(last_modified) from raw.hub_models").fetchone()
     return watermark

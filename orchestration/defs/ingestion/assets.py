@@ -1,47 +1,197 @@
-"""Raw-layer assets: thin wrappers around `ingestion/`."""
+"""Raw-layer assets: thin wrappers around `ingestion/` (all the logic lives there)."""
+
+from datetime import timedelta
 
 import dagster as dg
 
-from ingestion.hub_client import list_model_payloads
-from ingestion.warehouse import set_watermark, store_models
+from ingestion.cards import DEFAULT_CONCURRENCY, fetch_cards
+from ingestion.hub_client import HubClient
+from ingestion.ingest import DEFAULT_OVERLAP, ingest_models
+from ingestion.popularity import refresh_popularity
+from ingestion.sweep import MAX_DELETED_SHARE, sweep_deletions
+from orchestration.defs.ingestion.keys import (
+    HUB_MODEL_CARDS,
+    HUB_MODEL_POPULARITY,
+    HUB_MODEL_SWEEP,
+    HUB_MODEL_VERSIONS,
+    HUB_MODELS,
+)
 from orchestration.defs.resources import HubResource, WarehouseResource
+
+KINDS = {"duckdb", "huggingface"}
+
+
+class DeltaConfig(dg.Config):
+    overlap_hours: float = DEFAULT_OVERLAP.total_seconds() / 3600
+    page_size: int | None = None  # None: the Hub's default (1000)
+
+
+class CardsConfig(dg.Config):
+    concurrency: int = DEFAULT_CONCURRENCY
+
+
+class ListingConfig(dg.Config):
+    page_size: int | None = None
+
+
+class SweepConfig(ListingConfig):
+    max_deleted_share: float = MAX_DELETED_SHARE
+
+
+def _client(hub: HubResource) -> HubClient:
+    return HubClient(hub.endpoint, hub.token())
+
+
+def _row_count(warehouse: WarehouseResource, table: str, where: str = "true") -> int:
+    with warehouse.connect(read_only=True) as con:
+        (count,) = con.execute(f"select count(*) from raw.{table} where {where}").fetchone()
+    return count
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            ["raw", "hub_models"],
-            description="Current state of every model on the Hub, one row per stable `_id`.",
-            kinds={"duckdb", "huggingface"},
+            HUB_MODELS,
+            description="Current state of every model on the Hub, one row per stable `_id`; "
+            "each run lists the models changed since the watermark (minus an overlap).",
+            kinds=KINDS,
             group_name="raw",
         ),
         dg.AssetSpec(
-            ["raw", "hub_model_versions"],
+            HUB_MODEL_VERSIONS,
             description="Every observed version of every model (append-only history).",
-            kinds={"duckdb", "huggingface"},
+            kinds=KINDS,
             group_name="raw",
         ),
     ],
     pool="duckdb",
 )
-def hub_models(context: dg.AssetExecutionContext, hub: HubResource, warehouse: WarehouseResource):
-    """List every model on the Hub with `huggingface_hub` and upsert it into `raw`."""
+def hub_models(
+    context: dg.AssetExecutionContext,
+    config: DeltaConfig,
+    hub: HubResource,
+    warehouse: WarehouseResource,
+):
+    """List the Hub's models changed since the watermark into `raw`, page by page, resumably."""
     with warehouse.connect() as con:
-        written = store_models(con, list_model_payloads(hub.endpoint, hub.token()))
-        watermark = set_watermark(con, "models")
-        (total,) = con.execute(
+        result = ingest_models(
+            con,
+            _client(hub),
+            overlap=timedelta(hours=config.overlap_hours),
+            page_size=config.page_size,
+            logger=context.log,
+        )
+        (active,) = con.execute(
             "select count(*) from raw.hub_models where deleted_at is null"
         ).fetchone()
         (versions,) = con.execute("select count(*) from raw.hub_model_versions").fetchone()
-    context.log.info(f"listed {written} models from {hub.endpoint}")
+    if result.quarantined:
+        context.log.warning(f"{result.quarantined} records quarantined: see raw.quarantine")
     yield dg.MaterializeResult(
-        asset_key=["raw", "hub_models"],
+        asset_key=HUB_MODELS,
         metadata={
-            "dagster/row_count": total,
-            "models_listed": written,
-            "watermark": str(watermark),
+            "dagster/row_count": active,
+            "rows_added": result.added,
+            "rows_changed": result.changed,
+            "rows_deleted": 0,  # deletions are the sweep's (raw/hub_model_sweep)
+            "rows_quarantined": result.quarantined,
+            "models_listed": result.listed,
+            "pages": result.pages,
+            "models_per_second": round(result.models_per_second, 1),
+            "watermark": str(result.watermark),
+            "listed_back_to": str(result.stop_before or "the beginning (full listing)"),
         },
     )
     yield dg.MaterializeResult(
-        asset_key=["raw", "hub_model_versions"], metadata={"dagster/row_count": versions}
+        asset_key=HUB_MODEL_VERSIONS,
+        metadata={"dagster/row_count": versions, "rows_added": result.added + result.changed},
+    )
+
+
+@dg.asset(
+    key=HUB_MODEL_CARDS,
+    deps=[HUB_MODELS],
+    description="README.md of every new or changed model version, stored once per content "
+    "hash; raw.hub_card_fetches says ok / missing (404) / failed (retried) / denied.",
+    kinds=KINDS,
+    group_name="raw",
+    pool="duckdb",
+)
+def hub_model_cards(
+    context: dg.AssetExecutionContext,
+    config: CardsConfig,
+    hub: HubResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        result = fetch_cards(con, _client(hub), concurrency=config.concurrency, logger=context.log)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": _row_count(warehouse, "hub_model_cards"),
+            "fetched": result.fetched,
+            "new_card_texts": result.new_texts,
+            **{f"fetches_{status}": count for status, count in sorted(result.by_status.items())},
+        }
+    )
+
+
+@dg.asset(
+    key=HUB_MODEL_POPULARITY,
+    description="Downloads and likes over time: one row per model whenever they changed.",
+    kinds=KINDS,
+    group_name="raw",
+    pool="duckdb",
+)
+def hub_model_popularity(
+    context: dg.AssetExecutionContext,
+    config: ListingConfig,
+    hub: HubResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        result = refresh_popularity(
+            con, _client(hub), page_size=config.page_size, logger=context.log
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": _row_count(warehouse, "hub_model_popularity"),
+            "models_listed": result.listed,
+            "rows_added": result.recorded,
+            "observed_at": str(result.observed_at),
+        }
+    )
+
+
+@dg.asset(
+    key=HUB_MODEL_SWEEP,
+    deps=[HUB_MODELS],
+    description="The deletion sweep: a cheap id-only listing that marks models gone from the "
+    "Hub (`deleted_at`, history kept) and renames (same `_id`) in raw.hub_models; one row "
+    "per sweep in raw.hub_sweeps.",
+    kinds=KINDS,
+    group_name="raw",
+    pool="duckdb",
+)
+def hub_model_sweep(
+    context: dg.AssetExecutionContext,
+    config: SweepConfig,
+    hub: HubResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        result = sweep_deletions(
+            con,
+            _client(hub),
+            page_size=config.page_size,
+            max_deleted_share=config.max_deleted_share,
+            logger=context.log,
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": _row_count(warehouse, "hub_sweeps"),
+            "models_seen": result.seen,
+            "rows_deleted": result.deleted,
+            "rows_renamed": result.renamed,
+            "rows_restored": result.restored,
+        }
     )

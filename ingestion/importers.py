@@ -1,0 +1,318 @@
+"""Bootstrap `raw` from a published snapshot file, streaming, without the Hub API.
+
+Three formats, each read in bounded batches (memory does not grow with the file):
+- the paper's released CSV (`modelbiome/ai_ecosystem_withmodelcards`): one row per model,
+  list columns as Python-repr strings, the README in `modelCard`; it has no `_id`, `sha` or
+  `lastModified`, so models are keyed `id:<repo id>` until the Hub shows their `_id`;
+- the `{"model": item, "readme": text}` JSONL(.gz) of `../shared/hub_fixtures/`;
+- a hub-stats `models.parquet` (raw Hub fields; camelCase or snake_case names, nested
+  fields as structs or JSON strings).
+Records go through the same checks, quarantine and upserts as listed ones, and a README in
+the file counts as the version's card. Afterwards the `models` watermark is the newest
+`lastModified` imported, so the next delta continues from the snapshot (a snapshot without
+`lastModified` leaves it empty, and the next delta lists everything).
+
+Run: `python -m ingestion.importers FILE [--format csv|jsonl|parquet] [--warehouse PATH]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import gzip
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import islice
+from pathlib import Path
+
+import duckdb
+
+from ingestion.cards import CardFetch, write_card_fetches
+from ingestion.ingest import MODELS_STREAM, split_records
+from ingestion.progress import Progress
+from ingestion.warehouse import (
+    WriteCounts,
+    has_placeholders,
+    model_oid,
+    newest_last_modified,
+    read_state,
+    save_state,
+    transaction,
+    utc_now,
+    write_models,
+    write_quarantine,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000
+NO_README = object()  # the format carries no README at all (not even "none")
+
+
+@dataclass
+class Row:
+    """One record read from a file: the model payload (or the raw text that failed to parse)."""
+
+    payload: object
+    readme: object = NO_README  # str, None (the model has no card) or NO_README
+    card_error: str | None = None
+
+
+@dataclass
+class ImportResult:
+    source: str
+    rows: int
+    added: int
+    changed: int
+    quarantined: int
+    cards: int
+    watermark: datetime | None
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+class Unparseable:
+    """A line or row that could not be turned into a payload."""
+
+    def __init__(self, text: str, reason: str):
+        self.text = text
+        self.reason = reason
+
+
+def read_fixture_jsonl(path: Path) -> Iterator[Row]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                yield Row(record["model"], record.get("readme"))
+            except (json.JSONDecodeError, KeyError, TypeError) as error:
+                yield Row(Unparseable(line.rstrip("\n"), f"not a fixture record: {error}"))
+
+
+PAPER_COUNTS = ("likes", "downloads")
+
+
+def _int_or_none(text: str) -> int | None:
+    return int(float(text)) if text not in ("", "nan", "None") else None
+
+
+def paper_payload(row: dict[str, str]) -> dict:
+    """A Hub-shaped payload from one row of the paper's CSV (values arrive as strings)."""
+    tags = ast.literal_eval(row["tags"]) if row.get("tags") else []
+    if not isinstance(tags, list):
+        raise ValueError("tags is not a list literal")
+    payload = {"id": row["model_id"], "tags": tags}
+    for name in PAPER_COUNTS:
+        payload[name] = _int_or_none(row.get(name, ""))
+    if row.get("trendingScore", "") not in ("", "nan"):
+        payload["trendingScore"] = float(row["trendingScore"])
+    if row.get("private", "") != "":
+        payload["private"] = row["private"].strip().lower() == "true"
+    for name in ("pipeline_tag", "library_name", "createdAt"):
+        value = row.get(name, "")
+        payload[name] = value if value not in ("", "nan") else None
+    return payload
+
+
+def read_paper_csv(path: Path, batch_size: int = BATCH_SIZE) -> Iterator[Row]:
+    import pandas as pd
+
+    chunks = pd.read_csv(
+        path, dtype=str, keep_default_na=False, chunksize=batch_size, encoding="utf-8"
+    )
+    for chunk in chunks:
+        for row in chunk.to_dict("records"):
+            try:
+                payload = paper_payload(row)
+            except (ValueError, SyntaxError, KeyError, MemoryError) as error:
+                text = json.dumps(row, ensure_ascii=False)
+                yield Row(Unparseable(text, f"paper CSV row: {type(error).__name__}: {error}"))
+                continue
+            card = row.get("modelCard", "")
+            problem = row.get("exception_raised", "")
+            if card:
+                yield Row(payload, card)
+            elif problem and problem not in ("nan", "None", "False"):
+                yield Row(payload, NO_README, card_error=f"paper crawl: {problem[:300]}")
+            else:
+                yield Row(payload, None)
+
+
+SNAKE_TO_HUB = {
+    "model_id": "id",
+    "created_at": "createdAt",
+    "last_modified": "lastModified",
+    "card_data": "cardData",
+    "trending_score": "trendingScore",
+    "transformers_info": "transformersInfo",
+    "used_storage": "usedStorage",
+    "widget_data": "widgetData",
+    "model_index": "model-index",
+    "mask_token": "mask_token",
+}
+NESTED_FIELDS = ("cardData", "config", "safetensors", "gguf", "transformersInfo", "siblings")
+
+
+def _hub_value(name: str, value):
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if isinstance(value, date):
+        return value.isoformat()
+    if name in NESTED_FIELDS and isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def hub_stats_payload(row: dict) -> dict:
+    """A Hub-shaped payload from one hub-stats parquet row."""
+    payload = {}
+    for name, value in row.items():
+        hub_name = SNAKE_TO_HUB.get(name, name)
+        payload[hub_name] = _hub_value(hub_name, value)
+    return payload
+
+
+def read_hub_stats_parquet(path: Path, batch_size: int = BATCH_SIZE) -> Iterator[Row]:
+    import pyarrow.parquet as pq
+
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+        for row in batch.to_pylist():
+            yield Row(hub_stats_payload(row))
+
+
+READERS = {"jsonl": read_fixture_jsonl, "csv": read_paper_csv, "parquet": read_hub_stats_parquet}
+
+
+def detect_format(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith((".jsonl", ".jsonl.gz", ".json.gz")):
+        return "jsonl"
+    if name.endswith((".csv", ".csv.gz")):
+        return "csv"
+    if name.endswith(".parquet"):
+        return "parquet"
+    raise ValueError(f"cannot tell the format of {path}; pass --format")
+
+
+def import_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    file_format: str | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+    logger: logging.Logger = log,
+) -> ImportResult:
+    """Stream a snapshot file into `raw`, one transaction per batch."""
+    file_format = file_format or detect_format(path)
+    source = f"import:{file_format}:{path.name}"
+    return import_rows(con, READERS[file_format](path), source, batch_size, logger)
+
+
+def import_rows(
+    con: duckdb.DuckDBPyConnection,
+    rows: Iterable[Row],
+    source: str,
+    batch_size: int = BATCH_SIZE,
+    logger: logging.Logger = log,
+) -> ImportResult:
+    adopt = has_placeholders(con)
+    totals = WriteCounts()
+    cards = 0
+    count = 0
+    progress = Progress(logger, source)
+    iterator = iter(rows)
+    while batch := list(islice(iterator, batch_size)):
+        now = utc_now()
+        parsed = [row for row in batch if not isinstance(row.payload, Unparseable)]
+        good, rejects = split_records([row.payload for row in parsed])
+        rejects += [
+            (None, row.payload.reason, row.payload.text)
+            for row in batch
+            if isinstance(row.payload, Unparseable)
+        ]
+        valid = {id(payload) for payload in good}
+        fetches = [
+            _card_outcome(row) for row in parsed if id(row.payload) in valid and _has_card(row)
+        ]
+        with transaction(con):
+            counts = write_models(con, good, now, adopt)
+            counts.quarantined = write_quarantine(con, source, rejects, now)
+            if fetches:
+                write_card_fetches(con, fetches, now, in_transaction=True)
+        totals.add(counts)
+        cards += len(fetches)
+        count += len(batch)
+        progress.update(len(batch))
+    progress.finish()
+    watermark = _continue_deltas_from_here(con)
+    return ImportResult(
+        source=source,
+        rows=count,
+        added=totals.added,
+        changed=totals.changed,
+        quarantined=totals.quarantined,
+        cards=cards,
+        watermark=watermark,
+        seconds=progress.elapsed,
+    )
+
+
+def _has_card(row: Row) -> bool:
+    return row.readme is not NO_README or row.card_error is not None
+
+
+def _card_outcome(row: Row) -> CardFetch:
+    oid = model_oid(row.payload)
+    if row.card_error is not None:
+        return CardFetch(oid, None, "failed", error=row.card_error)
+    if row.readme is None:
+        return CardFetch(oid, None, "missing")
+    return CardFetch(oid, None, "ok", text=row.readme.encode("utf-8"))
+
+
+def _continue_deltas_from_here(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """Move the delta watermark to the newest imported model (never backwards)."""
+    state = read_state(con, MODELS_STREAM)
+    if state.cursor is not None:
+        return state.watermark  # a listing is in progress: it sets the watermark when done
+    newest = newest_last_modified(con)
+    if newest is not None and (state.watermark is None or newest > state.watermark):
+        state.watermark = newest
+        save_state(con, state)
+    return state.watermark
+
+
+def main(argv: list[str] | None = None) -> None:
+    from ingestion.config import warehouse_path
+    from ingestion.warehouse import connect, ensure_raw_schema
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--format", choices=sorted(READERS), default=None)
+    parser.add_argument("--warehouse", type=Path, default=None)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    started = time.monotonic()
+    with connect(args.warehouse or warehouse_path()) as con:
+        ensure_raw_schema(con)
+        result = import_snapshot(con, args.path, args.format, batch_size=args.batch_size)
+    print(result, f"({time.monotonic() - started:.1f}s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""Incremental, resumable listing of the Hub into `raw`.
+
+A listing walks `GET /api/models` page by page. Each page is written in one transaction
+together with the cursor of the page after it (`raw.ingest_state`), so a process killed at any
+moment resumes exactly where the last commit left off and ends in the same warehouse as an
+uninterrupted run. Three listings share this engine: model deltas (this module), the
+popularity refresh (`ingestion.popularity`) and the deletion sweep (`ingestion.sweep`).
+
+Deltas list newest `lastModified` first and stop at the stored watermark minus an overlap
+window (late-indexed commits land inside it); an empty warehouse means a full listing. The
+watermark only moves when a listing completes.
+
+Run: `python -m ingestion.ingest models|cards|popularity|sweep [--endpoint URL]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from ingestion.config import hub_endpoint, warehouse_path
+from ingestion.hub_client import (
+    HfHubHTTPError,
+    HubClient,
+    listing_cursor,
+    with_page_size,
+)
+from ingestion.progress import Progress
+from ingestion.records import parse_hub_time, record_key, record_problem
+from ingestion.warehouse import (
+    StreamState,
+    WriteCounts,
+    has_placeholders,
+    newest_last_modified,
+    read_state,
+    save_state,
+    transaction,
+    utc_now,
+    write_models,
+    write_quarantine,
+)
+
+log = logging.getLogger(__name__)
+
+MODELS_STREAM = "models"
+MODELS_SOURCE = "hub:/api/models"
+DEFAULT_OVERLAP = timedelta(hours=6)
+
+# handle_page(items, state, now) -> (counts to add to state.progress, listing is done)
+PageHandler = Callable[[list, StreamState, datetime], tuple[dict[str, int], bool]]
+# finish(state, now) -> counts to add to state.progress; runs in the last page's transaction
+Finisher = Callable[[StreamState, datetime], dict[str, int]]
+
+
+def split_records(items: list) -> tuple[list[dict], list[tuple[str | None, str, str]]]:
+    """Valid model records, and (key, reason, verbatim payload) for the others."""
+    good, rejects = [], []
+    for item in items:
+        problem = record_problem(item)
+        if problem is None:
+            good.append(item)
+        else:
+            rejects.append((record_key(item), problem, json.dumps(item, ensure_ascii=False)))
+    return good, rejects
+
+
+def follow_listing(
+    con: duckdb.DuckDBPyConnection,
+    client: HubClient,
+    stream: str,
+    first_cursor: str,
+    handle_page: PageHandler,
+    finish: Finisher,
+    progress: Progress,
+    start: Callable[[StreamState], None] = lambda state: None,
+    fraction_done: Callable[[list, StreamState], float | None] = lambda items, state: None,
+) -> StreamState:
+    """Walk a listing from its stored cursor (or from `first_cursor`), one commit per page.
+
+    Returns the final state; `state.progress` holds the listing's totals across resumptions.
+    """
+    state = read_state(con, stream)
+    if state.cursor is None:
+        state.started_at = utc_now()
+        state.cursor = first_cursor
+        state.progress = {}
+        start(state)
+    else:
+        progress.log.info(
+            f"{progress.label}: resuming the listing started at {state.started_at} "
+            f"after {state.progress.get('pages', 0)} committed pages"
+        )
+    restarted = False
+    while state.cursor is not None:
+        try:
+            page = client.fetch_page(state.cursor)
+        except HfHubHTTPError as error:
+            # A stored cursor the Hub no longer accepts: list again from the top, once.
+            status = error.response.status_code if error.response is not None else None
+            if restarted or state.cursor == first_cursor or status not in (400, 404, 422):
+                raise
+            progress.log.warning(f"{progress.label}: cursor rejected ({status}); relisting")
+            state.cursor, restarted = first_cursor, True
+            continue
+        now = utc_now()
+        with transaction(con):
+            counts, done = handle_page(page.items, state, now)
+            counts["pages"] = 1
+            counts["listed"] = len(page.items)
+            if done or page.next_cursor is None:
+                state.cursor = None
+                _accumulate(state.progress, counts)
+                _accumulate(state.progress, finish(state, now))
+                state.started_at = None
+                state.stop_before = None
+            else:
+                state.cursor = page.next_cursor
+                _accumulate(state.progress, counts)
+            save_state(con, state)
+        progress.update(len(page.items), fraction_done(page.items, state))
+    progress.finish()
+    return state
+
+
+def _accumulate(totals: dict, counts: dict[str, int]) -> None:
+    for key, value in counts.items():
+        totals[key] = totals.get(key, 0) + value
+
+
+@dataclass
+class DeltaResult:
+    """What one delta listing did, for logs and Dagster metadata."""
+
+    pages: int
+    listed: int
+    added: int
+    changed: int
+    quarantined: int
+    watermark: datetime | None
+    stop_before: datetime | None
+    seconds: float
+
+    @property
+    def models_per_second(self) -> float:
+        return self.listed / self.seconds if self.seconds > 0 else 0.0
+
+
+def ingest_models(
+    con: duckdb.DuckDBPyConnection,
+    client: HubClient,
+    *,
+    overlap: timedelta = DEFAULT_OVERLAP,
+    page_size: int | None = None,
+    logger: logging.Logger = log,
+) -> DeltaResult:
+    """List models changed since the watermark (all of them on an empty warehouse)."""
+    adopt = has_placeholders(con)
+    stop_before: list[datetime | None] = [None]
+
+    def start(state: StreamState) -> None:
+        state.stop_before = state.watermark - overlap if state.watermark else None
+
+    def handle_page(items: list, state: StreamState, now: datetime):
+        good, rejects = split_records(items)
+        counts = write_models(con, good, now, adopt)
+        counts.quarantined = write_quarantine(con, MODELS_SOURCE, rejects, now)
+        stop_before[0] = state.stop_before
+        return _as_dict(counts), _older_than(good, state.stop_before)
+
+    def finish(state: StreamState, now: datetime) -> dict[str, int]:
+        newest = newest_last_modified(con)
+        if state.watermark is None or (newest is not None and newest > state.watermark):
+            state.watermark = newest
+        return {}
+
+    newest_seen: list[datetime | None] = [None]
+
+    def fraction_done(items: list, state: StreamState) -> float | None:
+        times = [t for t in (_last_modified(item) for item in items) if t is not None]
+        if not times or state.stop_before is None:
+            return None
+        newest_seen[0] = newest_seen[0] or max(times)
+        span = (newest_seen[0] - state.stop_before).total_seconds()
+        return (newest_seen[0] - min(times)).total_seconds() / span if span > 0 else None
+
+    progress = Progress(logger, "models delta")
+    state = follow_listing(
+        con,
+        client,
+        MODELS_STREAM,
+        with_page_size(listing_cursor(), page_size),
+        handle_page,
+        finish,
+        progress,
+        start=start,
+        fraction_done=fraction_done,
+    )
+    totals = state.progress
+    return DeltaResult(
+        pages=totals.get("pages", 0),
+        listed=totals.get("listed", 0),
+        added=totals.get("added", 0),
+        changed=totals.get("changed", 0),
+        quarantined=totals.get("quarantined", 0),
+        watermark=state.watermark,
+        stop_before=stop_before[0],
+        seconds=progress.elapsed,
+    )
+
+
+def _as_dict(counts: WriteCounts) -> dict[str, int]:
+    return {"added": counts.added, "changed": counts.changed, "quarantined": counts.quarantined}
+
+
+def _last_modified(item: dict) -> datetime | None:
+    try:
+        return parse_hub_time(item.get("lastModified"))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _older_than(items: list[dict], stop_before: datetime | None) -> bool:
+    """Whether the page reached models older than the delta's stopping point."""
+    if stop_before is None:
+        return False
+    return any((_last_modified(item) or datetime.min) < stop_before for item in items)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["models", "cards", "popularity", "sweep"])
+    parser.add_argument("--endpoint", default=None, help="the Hub (default: HF_ENDPOINT)")
+    parser.add_argument("--warehouse", type=Path, default=None)
+    parser.add_argument("--page-size", type=int, default=None)
+    parser.add_argument(
+        "--overlap-hours", type=float, default=DEFAULT_OVERLAP.total_seconds() / 3600
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+
+    import os
+
+    from ingestion.warehouse import connect, ensure_raw_schema
+
+    client = HubClient(args.endpoint or hub_endpoint(), os.environ.get("HF_TOKEN") or None)
+    with connect(args.warehouse or warehouse_path()) as con:
+        ensure_raw_schema(con)
+        if args.what == "models":
+            result = ingest_models(
+                con,
+                client,
+                overlap=timedelta(hours=args.overlap_hours),
+                page_size=args.page_size,
+            )
+        elif args.what == "cards":
+            from ingestion.cards import fetch_cards
+
+            result = fetch_cards(con, client)
+        elif args.what == "popularity":
+            from ingestion.popularity import refresh_popularity
+
+            result = refresh_popularity(con, client, page_size=args.page_size)
+        else:
+            from ingestion.sweep import sweep_deletions
+
+            result = sweep_deletions(con, client, page_size=args.page_size)
+    print(result)
+
+
+if __name__ == "__main__":
+    main()

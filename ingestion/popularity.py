@@ -1,0 +1,111 @@
+"""Downloads and likes as a time series: they change without `lastModified` moving.
+
+A refresh lists every model with only `downloads` and `likes` expanded and appends a row to
+`raw.hub_model_popularity` for each model whose counts differ from its latest recorded
+ones (a change-only series; the first observation of a model is always kept). All rows of
+one refresh share its start time, so a refresh resumed after a crash is indistinguishable
+from an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from ingestion.hub_client import HubClient, listing_cursor, with_page_size
+from ingestion.ingest import follow_listing
+from ingestion.progress import Progress
+from ingestion.warehouse import StreamState, model_oid
+
+log = logging.getLogger(__name__)
+
+POPULARITY_STREAM = "popularity"
+POPULARITY_FIELDS = ["downloads", "likes"]
+
+
+@dataclass
+class PopularityResult:
+    pages: int
+    listed: int
+    recorded: int
+    observed_at: datetime | None
+    seconds: float
+
+
+def _count(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def popularity_frame(items: list) -> pd.DataFrame:
+    rows = {}
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            rows[model_oid(item)] = (_count(item.get("downloads")), _count(item.get("likes")))
+    frame = pd.DataFrame(
+        [(oid, downloads, likes) for oid, (downloads, likes) in rows.items()],
+        columns=["model_oid", "downloads", "likes"],
+    )
+    return frame.astype({"downloads": "Int64", "likes": "Int64"})
+
+
+def refresh_popularity(
+    con: duckdb.DuckDBPyConnection,
+    client: HubClient,
+    *,
+    page_size: int | None = None,
+    logger: logging.Logger = log,
+) -> PopularityResult:
+    """List downloads and likes of every model; record the ones that changed."""
+    observed: list[datetime | None] = [None]
+
+    def handle_page(items: list, state: StreamState, now: datetime):
+        observed[0] = state.started_at
+        frame = popularity_frame(items)
+        con.register("incoming", frame)
+        try:
+            (recorded,) = con.execute(
+                """
+                insert into raw.hub_model_popularity
+                select incoming.model_oid, $observed_at, incoming.downloads, incoming.likes
+                from incoming
+                left join (
+                    select model_oid,
+                           arg_max(downloads, observed_at) as downloads,
+                           arg_max(likes, observed_at) as likes
+                    from raw.hub_model_popularity
+                    where model_oid in (select model_oid from incoming)
+                    group by model_oid
+                ) as latest using (model_oid)
+                where latest.model_oid is null
+                   or latest.downloads is distinct from incoming.downloads
+                   or latest.likes is distinct from incoming.likes
+                on conflict do nothing
+                """,
+                {"observed_at": state.started_at},
+            ).fetchone()
+        finally:
+            con.unregister("incoming")
+        return {"recorded": recorded}, False
+
+    progress = Progress(logger, "popularity refresh")
+    state = follow_listing(
+        con,
+        client,
+        POPULARITY_STREAM,
+        with_page_size(listing_cursor(expand=POPULARITY_FIELDS), page_size),
+        handle_page,
+        lambda state, now: {},
+        progress,
+    )
+    totals = state.progress
+    return PopularityResult(
+        pages=totals.get("pages", 0),
+        listed=totals.get("listed", 0),
+        recorded=totals.get("recorded", 0),
+        observed_at=observed[0],
+        seconds=progress.elapsed,
+    )
