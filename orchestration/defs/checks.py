@@ -5,17 +5,19 @@ from datetime import datetime, timedelta
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from ingestion.ingest import MODELS_STREAM
+from ingestion.warehouse import read_state
+from orchestration.defs.ingestion.keys import HUB_MODEL_POPULARITY, HUB_MODELS
 from orchestration.defs.resources import WarehouseResource
 
-MODELS_STREAM = "models"
-
-HUB_MODELS = dg.AssetKey(["raw", "hub_models"])
 MODEL_EDGES = dg.AssetKey(["marts", "fct_model_edges"])
 MAX_QUARANTINE_SHARE = 0.01
 # Hub `base_model:` tags may name repos that are private, deleted or mistyped, so some parents
 # are unknown by nature; a large share means the model list is incomplete.
 MAX_UNKNOWN_PARENT_SHARE = 0.25
-RAW_FRESHNESS = timedelta(hours=2)
+# Deltas run every 30 minutes, popularity once a day; allow for one missed run.
+DELTA_FRESHNESS = timedelta(hours=2)
+POPULARITY_FRESHNESS = timedelta(hours=26)
 
 
 def _previous_watermarks(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, limit=20):
@@ -42,11 +44,7 @@ def watermark_never_moves_back(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
-        row = con.execute(
-            "select watermark from raw.ingest_state where stream = $stream",
-            {"stream": MODELS_STREAM},
-        ).fetchone()
-    watermark = row[0] if row else None
+        watermark = read_state(con, MODELS_STREAM).watermark
     check_key = dg.AssetCheckKey(HUB_MODELS, "watermark_never_moves_back")
     highest = max(_previous_watermarks(context.instance, check_key), default=None)
     passed = watermark is not None and (highest is None or watermark >= highest)
@@ -108,9 +106,12 @@ def edges_refer_to_known_models(warehouse: WarehouseResource) -> dg.AssetCheckRe
     )
 
 
-raw_freshness_checks = dg.build_last_update_freshness_checks(
-    assets=[HUB_MODELS], lower_bound_delta=RAW_FRESHNESS
-)
+raw_freshness_checks = [
+    *dg.build_last_update_freshness_checks(assets=[HUB_MODELS], lower_bound_delta=DELTA_FRESHNESS),
+    *dg.build_last_update_freshness_checks(
+        assets=[HUB_MODEL_POPULARITY], lower_bound_delta=POPULARITY_FRESHNESS
+    ),
+]
 
 raw_freshness_sensor = dg.build_sensor_for_freshness_checks(
     freshness_checks=raw_freshness_checks,
