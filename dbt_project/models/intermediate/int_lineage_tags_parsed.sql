@@ -1,18 +1,11 @@
 -- One row per (child, parent, relation) declared by a `base_model:` tag.
 -- `base_model:<relation>:<parent>` is typed; `base_model:<parent>` (one colon) is untyped.
-with models as (
+with lineage_tags as (
 
-    select model_id, tags from {{ ref('stg_hub__models') }}
-
-),
-
-lineage_tags as (
-
-    select distinct
+    select
         model_id as child_id,
         tag
-    from models, unnest(tags) as t(tag)
-    where tag like 'base_model:%'
+    from {{ ref('int_model_traits') }}, unnest(lineage_tags) as t(tag)
 
 ),
 
@@ -20,19 +13,20 @@ parsed as (
 
     select
         child_id,
+        regexp_extract(tag, '^base_model:(finetune|adapter|quantized|merge):', 1) as typed_relation,
         case
-            when regexp_matches(tag, '^base_model:(finetune|adapter|quantized|merge):')
-                then split_part(tag, ':', 2)
-        end as relation,
-        case
-            when regexp_matches(tag, '^base_model:(finetune|adapter|quantized|merge):')
-                then substr(tag, length('base_model:' || split_part(tag, ':', 2) || ':') + 1)
+            when typed_relation <> ''
+                then substr(tag, length('base_model:' || typed_relation || ':') + 1)
             else substr(tag, length('base_model:') + 1)
         end as parent_id
     from lineage_tags
 
 )
 
-select distinct child_id, parent_id, relation
+select distinct
+    child_id,
+    trim(parent_id) as parent_id,
+    nullif(typed_relation, '') as relation,
+    case when typed_relation <> '' then 'typed_tag' else 'untyped_tag' end as edge_source
 from parsed
-where parent_id <> ''
+where trim(parent_id) <> ''

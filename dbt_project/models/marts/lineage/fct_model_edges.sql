@@ -1,14 +1,66 @@
--- One row per (parent, child) lineage edge between models.
--- Primary relation by the paper's precedence: merge > adapter > quantized > finetune.
-with tags as (
+-- One row per (parent, child) lineage edge, from typed and untyped `base_model:` tags and from
+-- the card header's `base_model`. Primary relation by the paper's precedence:
+-- merge > adapter > quantized > finetune; null when no source types the edge.
+--
+-- Incremental, keyed by child: a run rebuilds the edges of children that changed since the
+-- last build, of children whose parent changed, appeared or left, and drops the edges of
+-- children that left or whose new version declares no parent any more.
+{{ config(
+    materialized='incremental',
+    unique_key='child_id',
+    incremental_strategy='delete+insert',
+    post_hook=[
+        "{{ delete_unmatched(ref('int_model_traits'),
+            'current.model_id = kept.child_id and current.changed_at = kept.child_changed_at') }}",
+        "{{ save_watermark('select max(changed_at) from ' ~ ref('int_model_traits')) }}",
+    ],
+) }}
 
-    select * from {{ ref('int_lineage_tags_parsed') }}
+with models as (
+
+    select model_id, created_at, downloads, likes, changed_at
+    from {{ ref('int_model_traits') }}
 
 ),
 
-models as (
+{% if is_incremental() %}
+changed_models as (
 
-    select model_id from {{ ref('stg_hub__models') }}
+    select model_id from models where changed_at > {{ watermark() }}
+
+),
+
+affected_children as (
+
+    select model_id as child_id from changed_models
+
+    union
+
+    -- a parent changed its counts, or a model with a previously missing parent's id appeared
+    select edges.child_id
+    from {{ this }} as edges
+    inner join changed_models on changed_models.model_id = edges.parent_id
+
+    union
+
+    -- a parent left the Hub or was renamed
+    select edges.child_id
+    from {{ this }} as edges
+    where edges.parent_in_hub
+      and not exists (select 1 from models where models.model_id = edges.parent_id)
+
+),
+{% endif %}
+
+declarations as (
+
+    select child_id, parent_id, relation, edge_source
+    from {{ ref('int_lineage_tags_parsed') }}
+
+    union all
+
+    select child_id, parent_id, relation, edge_source
+    from {{ ref('int_lineage_card_base_models') }}
 
 ),
 
@@ -17,31 +69,32 @@ edges as (
     select
         parent_id,
         child_id,
-        arg_max(
-            relation,
-            case relation
-                when 'merge' then 4 when 'adapter' then 3
-                when 'quantized' then 2 when 'finetune' then 1
-            end
-        ) filter (where relation is not null) as relation,
-        list(distinct relation order by relation) filter (where relation is not null) as relation_tags
-    from tags
+        arg_max(relation, {{ relation_precedence('relation') }})
+            filter (where relation is not null) as relation,
+        list(distinct relation order by relation)
+            filter (where relation is not null) as relation_tags,
+        list(distinct edge_source order by edge_source) as edge_sources
+    from declarations
+    {% if is_incremental() %}
+    where child_id in (select child_id from affected_children)
+    {% endif %}
     group by parent_id, child_id
-
-),
-
-final as (
-
-    select
-        edges.parent_id,
-        edges.child_id,
-        edges.relation,
-        coalesce(edges.relation_tags, []::varchar[]) as relation_tags,
-        parents.model_id is not null as parent_in_hub,
-        edges.parent_id = edges.child_id as is_self_loop
-    from edges
-    left join models as parents on parents.model_id = edges.parent_id
 
 )
 
-select * from final
+select
+    edges.parent_id,
+    edges.child_id,
+    edges.relation,
+    coalesce(edges.relation_tags, []::varchar[]) as relation_tags,
+    edges.edge_sources,
+    parents.model_id is not null as parent_in_hub,
+    edges.parent_id = edges.child_id as is_self_loop,
+    children.likes - parents.likes as likes_change,
+    children.downloads - parents.downloads as downloads_change,
+    date_diff('second', parents.created_at, children.created_at) / 86400.0
+        as created_days_change,
+    children.changed_at as child_changed_at
+from edges
+inner join models as children on children.model_id = edges.child_id
+left join models as parents on parents.model_id = edges.parent_id

@@ -1,0 +1,39 @@
+{#- Incremental bookkeeping: each incremental model remembers the newest raw change it has
+    absorbed, in intermediate.dbt_watermarks, written in the same transaction as its data. -#}
+
+{% macro create_watermark_table() -%}
+    create schema if not exists intermediate;
+    create table if not exists intermediate.dbt_watermarks (
+        model_name varchar primary key,
+        watermark timestamp,
+        updated_at timestamp not null
+    );
+{%- endmacro %}
+
+{#- The watermark of the model being built: a SQL expression, never null. On a full build
+    (or when the bookkeeping row is missing) it is -infinity, so every row counts as changed. -#}
+{% macro watermark() -%}
+    {%- if is_incremental() -%}
+        coalesce(
+            (select watermark from intermediate.dbt_watermarks
+             where model_name = '{{ this.identifier }}'),
+            '-infinity'::timestamp
+        )
+    {%- else -%}
+        '-infinity'::timestamp
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook: record `watermark_sql` (the newest change timestamp in the inputs) for this model. -#}
+{% macro save_watermark(watermark_sql) -%}
+    insert or replace into intermediate.dbt_watermarks (model_name, watermark, updated_at)
+    select '{{ this.identifier }}', ({{ watermark_sql }}), now()::timestamp
+{%- endmacro %}
+
+{#- Post-hook: delete the rows of this model that no longer match any row of `relation`
+    (models that left the Hub, stale edges, families that dissolved). `condition` relates
+    `kept` (a row of this model) to `current` (a row of `relation`). -#}
+{% macro delete_unmatched(relation, condition) -%}
+    delete from {{ this }} as kept
+    where not exists (select 1 from {{ relation }} as current where {{ condition }})
+{%- endmacro %}

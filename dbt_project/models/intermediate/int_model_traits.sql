@@ -1,0 +1,145 @@
+-- One row per current model: the traits the paper reads from a model's metadata, parsed once
+-- from the list-API payload. Incremental: only models whose raw row changed since the last
+-- build are parsed again; models that left the Hub are deleted by the post-hook.
+{{ config(
+    materialized='incremental',
+    unique_key='model_oid',
+    incremental_strategy='delete+insert',
+    post_hook=[
+        "{{ delete_unmatched(ref('stg_hub__models'), 'current.model_oid = kept.model_oid') }}",
+        "{{ save_watermark('select max(changed_at) from ' ~ ref('stg_hub__models')) }}",
+    ],
+) }}
+
+with changed_models as (
+
+    select * from {{ ref('stg_hub__models') }}
+    where changed_at > {{ watermark() }}
+
+),
+
+license_aliases as (
+
+    select alias, license from {{ ref('license_aliases') }}
+
+),
+
+iso_languages as (
+
+    select language_code from {{ ref('iso_639_1_languages') }}
+
+),
+
+-- Every trait mention of a model, from its tags and from its card header (cardData).
+mentions as (
+
+    select
+        model_oid,
+        case
+            when starts_with(tag, 'license:') then 'license'
+            when starts_with(tag, 'dataset:') then 'dataset'
+            when starts_with(tag, 'arxiv:') then 'arxiv'
+            when starts_with(tag, 'region:') then 'region'
+            when starts_with(tag, 'base_model:') then 'lineage_tag'
+            when tag = 'multilingual' then 'multilingual'
+            when length(tag) = 2 then 'language_tag'
+        end as kind,
+        case
+            when starts_with(tag, 'base_model:') or length(tag) = 2 then tag
+            else substr(tag, strpos(tag, ':') + 1)
+        end as value
+    from changed_models, unnest(tags) as t(tag)
+
+    union all
+
+    select model_oid, 'license', license
+    from changed_models,
+        unnest({{ json_string_list("card_data -> '$.license'") }}) as t(license)
+
+    union all
+
+    select model_oid, 'card_language', language
+    from changed_models,
+        unnest({{ json_string_list("card_data -> '$.language'") }}) as t(language)
+
+    union all
+
+    select model_oid, 'card_base_model', base_model
+    from changed_models,
+        unnest({{ json_string_list("card_data -> '$.base_model'") }}) as t(base_model)
+
+),
+
+classified as (
+
+    select
+        mentions.model_oid,
+        mentions.kind,
+        mentions.value,
+        case
+            when mentions.kind = 'license'
+                then coalesce(license_aliases.license, lower(trim(mentions.value)))
+        end as license,
+        iso_languages.language_code
+    from mentions
+    left join license_aliases
+        on mentions.kind = 'license'
+        and license_aliases.alias = lower(trim(mentions.value))
+    left join iso_languages
+        on mentions.kind in ('language_tag', 'card_language')
+        and iso_languages.language_code = lower(mentions.value)
+    where mentions.kind is not null
+
+),
+
+traits as (
+
+    select
+        model_oid,
+        list(distinct license order by license)
+            filter (where kind = 'license' and license <> '') as licenses,
+        list(distinct language_code order by language_code)
+            filter (where kind = 'language_tag' and language_code is not null) as languages,
+        list(distinct lower(value) order by lower(value))
+            filter (
+                where kind = 'card_language'
+                and language_code is null
+                and lower(value) <> 'multilingual'
+            ) as other_language_codes,
+        bool_or(
+            kind = 'multilingual' or (kind = 'card_language' and lower(value) = 'multilingual')
+        ) as is_multilingual,
+        list(distinct value order by value) filter (where kind = 'dataset') as datasets,
+        list(distinct value order by value) filter (where kind = 'arxiv') as arxiv_ids,
+        list(distinct value order by value) filter (where kind = 'region') as regions,
+        list(distinct value order by value) filter (where kind = 'lineage_tag') as lineage_tags,
+        list(distinct value order by value)
+            filter (where kind = 'card_base_model') as card_base_models
+    from classified
+    group by model_oid
+
+)
+
+select
+    changed_models.model_oid,
+    changed_models.model_id,
+    changed_models.author,
+    changed_models.created_at,
+    changed_models.last_modified,
+    changed_models.downloads,
+    changed_models.likes,
+    changed_models.pipeline_tag,
+    changed_models.library_name,
+    coalesce(traits.licenses, []::varchar[]) as licenses,
+    coalesce(traits.languages, []::varchar[]) as languages,
+    coalesce(traits.other_language_codes, []::varchar[]) as other_language_codes,
+    coalesce(traits.is_multilingual, false) as is_multilingual,
+    coalesce(traits.datasets, []::varchar[]) as datasets,
+    coalesce(traits.arxiv_ids, []::varchar[]) as arxiv_ids,
+    coalesce(traits.regions, []::varchar[]) as regions,
+    coalesce(traits.lineage_tags, []::varchar[]) as lineage_tags,
+    coalesce(traits.card_base_models, []::varchar[]) as card_base_models,
+    changed_models.card_data ->> '$.base_model_relation' as card_base_model_relation,
+    changed_models.changed_at
+from changed_models
+left join traits on traits.model_oid = changed_models.model_oid

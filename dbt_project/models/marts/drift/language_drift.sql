@@ -1,0 +1,45 @@
+-- One row per lineage edge between two distinct models of the Hub: the languages of parent
+-- and child (ISO 639-1 codes from tags, as the paper), and multilingual -> English-only moves.
+with edges as (
+
+    select parent_id, child_id, relation
+    from {{ ref('fct_model_edges') }}
+    where parent_in_hub and not is_self_loop
+
+),
+
+traits as (
+
+    select model_id, languages, is_multilingual from {{ ref('int_model_traits') }}
+
+),
+
+paired as (
+
+    select
+        edges.parent_id,
+        edges.child_id,
+        edges.relation,
+        parents.languages as parent_languages,
+        children.languages as child_languages,
+        len(parents.languages) as parent_n_languages,
+        len(children.languages) as child_n_languages,
+        len(parents.languages) > 1 or parents.is_multilingual as parent_is_multilingual,
+        children.languages = ['en'] and not children.is_multilingual as child_is_english_only
+    from edges
+    inner join traits as parents on parents.model_id = edges.parent_id
+    inner join traits as children on children.model_id = edges.child_id
+
+)
+
+select
+    *,
+    parent_n_languages > 0 and child_n_languages > 0 as both_report_languages,
+    parent_is_multilingual and child_is_english_only as is_multilingual_to_english_only,
+    -- The paper's mutation rate term: Jaccard distance, only where both report languages.
+    case
+        when parent_n_languages > 0 and child_n_languages > 0
+            then 1 - len(list_intersect(parent_languages, child_languages))
+                / len(list_distinct(list_concat(parent_languages, child_languages)))
+    end as language_mutation
+from paired

@@ -1,0 +1,86 @@
+-- One row per current model: its traits (licenses, languages, datasets, arXiv ids, task,
+-- library, regions) and its model card's features, as the paper defines them.
+-- Incremental: a model is rebuilt when its raw row changes or its card is fetched again.
+{{ config(
+    materialized='incremental',
+    unique_key='model_oid',
+    incremental_strategy='delete+insert',
+    post_hook=[
+        "{{ delete_unmatched(ref('int_model_traits'), 'current.model_oid = kept.model_oid') }}",
+        "{{ save_watermark('select greatest((select max(changed_at) from ' ~ ref('int_model_traits')
+            ~ '), (select max(fetched_at) from ' ~ ref('stg_hub__model_cards') ~ '))') }}",
+    ],
+) }}
+
+with cards as (
+
+    select * from {{ ref('stg_hub__model_cards') }}
+
+),
+
+changed_models as (
+
+    select traits.*
+    from {{ ref('int_model_traits') }} as traits
+    {% if is_incremental() %}
+    where traits.changed_at > {{ watermark() }}
+       or traits.model_oid in (
+            select model_oid from cards where fetched_at > {{ watermark() }}
+       )
+    {% endif %}
+
+),
+
+card_features as (
+
+    select
+        changed_models.model_oid,
+        coalesce(cards.fetch_status, 'not_fetched') as card_fetch_status,
+        cards.card_text,
+        cards.fetched_at as card_fetched_at,
+        coalesce(length(trim(cards.card_text)) > 0, false) as has_card,
+        lower(cards.card_text) as card_lower
+    from changed_models
+    left join cards on cards.model_oid = changed_models.model_oid
+
+)
+
+select
+    changed_models.model_id,
+    changed_models.model_oid,
+    changed_models.author,
+    changed_models.created_at,
+    changed_models.last_modified,
+    changed_models.downloads,
+    changed_models.likes,
+    changed_models.pipeline_tag,
+    changed_models.library_name,
+    changed_models.licenses,
+    changed_models.languages,
+    changed_models.other_language_codes,
+    changed_models.is_multilingual,
+    changed_models.datasets,
+    changed_models.arxiv_ids,
+    changed_models.regions,
+    card_features.card_fetch_status,
+    card_features.has_card,
+    case when card_features.has_card then length(card_features.card_text) end
+        as card_length_chars,
+    case
+        when card_features.has_card
+            then length(string_split_regex(trim(card_features.card_text), '\s+'))
+    end as card_length_words,
+    card_features.has_card and (
+        contains(card_features.card_lower, 'automatically generated')
+        or contains(card_features.card_lower, 'generated automatically')
+    ) as card_is_auto_generated,
+    -- Text that the Hub's default model card template and the Trainer template leave behind.
+    card_features.has_card and (
+        contains(card_features.card_lower, 'more information needed')
+        or contains(card_features.card_lower, 'this modelcard aims to be a base template')
+        or contains(card_features.card_lower, 'provide a quick summary of what the model is')
+    ) as card_is_templated,
+    card_features.card_fetched_at,
+    greatest(changed_models.changed_at, card_features.card_fetched_at) as source_changed_at
+from changed_models
+inner join card_features on card_features.model_oid = changed_models.model_oid
