@@ -1,10 +1,18 @@
 """A Hugging Face Hub-compatible HTTP server on loopback, for offline runs and tests.
 
-Serves a JSONL snapshot (`{"model": item, "readme": text}` per line, as written by
-`ingestion.synthetic` or found in `../shared/hub_fixtures/`) with the endpoints that
-`huggingface_hub` uses here: `GET /api/models` (sorted, cursor-paginated through
-`Link: <...>; rel="next"`), `GET /api/models/{repo_id}` and
-`HEAD`/`GET /{repo_id}/resolve/{revision}/README.md`.
+Serves a snapshot (the synthetic generator's, or any JSONL file of `{"model": item, "readme":
+text}` lines, the format of `../shared/hub_fixtures/`) with what `huggingface_hub` uses here:
+
+- `GET /api/models`: search, author, filter (AND of tags), pipeline_tag, sort, limit, full,
+  cardData, config, expand; cursor pagination through `Link: <...>; rel="next"`; a listing is
+  served from the state at its first page until its last (see `hub_store`).
+- `GET /api/models/{repo_id}` and `/api/models/{repo_id}/revision/{revision}`.
+- `HEAD`/`GET /{repo_id}/resolve/{revision}/{filename}` for README.md, config.json and
+  .gitattributes, with the headers `hf_hub_download` needs.
+- `GET /api/whoami-v2`, and the admin endpoints under `/admin/` (clock, events, faults, stats).
+
+The ecosystem changes as the clock advances (`--clock`, `POST /admin/clock`); faults are chosen
+per run (`--fault`, `PUT /admin/faults`, see `hub_faults`). `docs/local-hub.md` has it all.
 
 Run: `python -m ingestion.local_hub --source data/hub/synthetic.jsonl.gz --port 8765`.
 """
@@ -13,14 +21,32 @@ from __future__ import annotations
 
 import argparse
 import base64
-import gzip
 import hashlib
+import ipaddress
 import json
+import math
 import threading
-from collections.abc import Iterable
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+from ingestion import synthetic
+from ingestion.hub_faults import FaultPlan, RequestInfo
+from ingestion.hub_store import (
+    SORT_FIELDS,
+    EvolutionRates,
+    HubStore,
+    Version,
+    parse_clock,
+    read_snapshot,
+)
+
+__all__ = ["HubStore", "LocalHubServer", "read_snapshot", "serve", "serve_store"]
 
 # Fields the list endpoint returns when neither `expand` nor `full` is given (as the Hub does).
 DEFAULT_LIST_FIELDS = (
@@ -37,70 +63,104 @@ DEFAULT_LIST_FIELDS = (
     "modelId",
 )
 FULL_EXTRA_FIELDS = ("author", "sha", "lastModified", "gated", "disabled", "siblings")
-SORT_FIELDS = {
-    "lastModified": "lastModified",
+# What `expand` accepts (huggingface_hub's ExpandModelProperty_T).
+EXPANDABLE = frozenset(
+    (
+        "author",
+        "baseModels",
+        "cardData",
+        "childrenModelCount",
+        "config",
+        "createdAt",
+        "disabled",
+        "downloads",
+        "downloadsAllTime",
+        "evalResults",
+        "gated",
+        "gguf",
+        "inference",
+        "inferenceProviderMapping",
+        "lastModified",
+        "library_name",
+        "likes",
+        "mask_token",
+        "model-index",
+        "pipeline_tag",
+        "private",
+        "resourceGroup",
+        "safetensors",
+        "sha",
+        "siblings",
+        "spaces",
+        "tags",
+        "transformersInfo",
+        "trendingScore",
+        "usedStorage",
+        "widgetData",
+    )  # fmt: skip
+)
+SORT_ALIASES = {
+    **{name: name for name in SORT_FIELDS},
     "last_modified": "lastModified",
-    "createdAt": "createdAt",
     "created_at": "createdAt",
-    "downloads": "downloads",
-    "likes": "likes",
-    "trendingScore": "trendingScore",
     "trending_score": "trendingScore",
 }
-DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 1000
+JSON_TYPE = "application/json; charset=utf-8"
+GITATTRIBUTES = "*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs\n"
+INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
 
 
-def read_snapshot(path: Path) -> Iterable[dict]:
-    """Stream `{"model", "readme"}` records from a JSONL or JSONL.gz file."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                yield json.loads(line)
+@dataclass
+class Access:
+    """Who may read what. Tokens are compared, never logged or echoed."""
+
+    full_access: frozenset[str] = frozenset()  # read private repos, past every gate
+    no_access: frozenset[str] = frozenset()  # valid identities without grants
+    accept_any_hf_token: bool = True  # when no token is registered: any `hf_...` is valid
+
+    def identify(self, authorization: str | None) -> tuple[bool, str | None]:
+        """(credentials valid, grant) where grant is None, "none" or "full"."""
+        if not authorization:
+            return True, None
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return False, None
+        if token in self.full_access:
+            return True, "full"
+        if token in self.no_access:
+            return True, "none"
+        open_door = self.accept_any_hf_token and not (self.full_access or self.no_access)
+        if open_door and token.startswith("hf_"):
+            return True, "none"
+        return False, None
 
 
-class HubStore:
-    """The served ecosystem: models by id plus their README texts."""
+@dataclass
+class Stats:
+    requests: Counter = field(default_factory=Counter)
+    statuses: Counter = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __init__(self, records: Iterable[dict]):
-        self.models: dict[str, dict] = {}
-        self.readmes: dict[str, str | None] = {}
-        for record in records:
-            model = record["model"]
-            self.models[model["id"]] = model
-            self.readmes[model["id"]] = record.get("readme")
-        self._sorted: dict[str, list[dict]] = {}
-        self._lock = threading.Lock()
-
-    def sorted_by(self, field: str) -> list[dict]:
-        with self._lock:
-            if field not in self._sorted:
-                self._sorted[field] = sorted(
-                    self.models.values(),
-                    key=lambda m: (_sort_value(m, field), m["id"]),
-                    reverse=True,
-                )
-            return self._sorted[field]
+    def count(self, endpoint: str, status: int) -> None:
+        with self.lock:
+            self.requests[endpoint] += 1
+            self.statuses[str(status)] += 1
 
 
-def _sort_value(model: dict, field: str):
-    value = model.get(field)
-    if value is None:
-        return "" if field in ("lastModified", "createdAt") else -1
-    return value
+def encode_cursor(as_of: float, key: tuple, depth: int) -> str:
+    payload = json.dumps({"t": as_of, "k": list(key), "d": depth}).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def _encode_cursor(key: tuple) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+def decode_cursor(cursor: str) -> tuple[float, tuple, int]:
+    payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    return float(payload["t"]), tuple(payload["k"]), int(payload["d"])
 
 
-def _decode_cursor(cursor: str) -> tuple:
-    return tuple(json.loads(base64.urlsafe_b64decode(cursor.encode())))
-
-
-def project_item(model: dict, query: dict[str, list[str]]) -> dict:
-    """Shape one item as the list endpoint does for the given query parameters."""
+def project_item(item: dict, query: dict[str, list[str]]) -> dict:
+    """Shape one listed item as the Hub does for the given query parameters."""
     expand = query.get("expand") or query.get("expand[]")
     if expand:
         fields = ["_id", "id", *expand]
@@ -112,128 +172,428 @@ def project_item(model: dict, query: dict[str, list[str]]) -> dict:
             fields.append("cardData")
         if _flag(query, "config"):
             fields.append("config")
-    return {field: model[field] for field in fields if field in model}
+    return {name: item[name] for name in dict.fromkeys(fields) if name in item}
 
 
 def _flag(query: dict[str, list[str]], name: str) -> bool:
     return query.get(name, ["false"])[-1].lower() in ("1", "true")
 
 
+def _git_blob_sha(body: bytes) -> str:
+    """The ETag the Hub gives a non-LFS file: its git blob id."""
+    return hashlib.sha1(b"blob %d\0" % len(body) + body).hexdigest()
+
+
+class HubError(Exception):
+    def __init__(self, status: int, message: str, code: str | None = None, headers=None):
+        super().__init__(message)
+        self.status, self.message, self.code = status, message, code
+        self.headers = headers or {}
+
+
 class HubRequestHandler(BaseHTTPRequestHandler):
     server: LocalHubServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format, *args):  # noqa: A002 - keep the test output quiet
+    def log_message(self, format, *args):  # noqa: A002 - quiet; never log headers (tokens)
         pass
 
     def do_GET(self):
-        self._route(send_body=True)
+        self._route("GET")
 
     def do_HEAD(self):
-        self._route(send_body=False)
+        self._route("HEAD")
 
-    def _route(self, send_body: bool) -> None:
+    def do_POST(self):
+        self._route("POST")
+
+    def do_PUT(self):
+        self._route("PUT")
+
+    # -- routing ------------------------------------------------------------------------
+
+    def _route(self, method: str) -> None:
         url = urlsplit(self.path)
         path = unquote(url.path)
-        query = parse_qs(url.query)
+        query = parse_qs(url.query, keep_blank_values=True)
+        self._send_body = method != "HEAD"
+        self._body_fault: str | None = None
+        self._extra_headers: dict[str, str] = {}
+        if path.startswith("/admin/"):
+            self._admin(method, path, query)
+            return
+        endpoint = self._endpoint_of(path)
+        try:
+            valid, grant = self.server.access.identify(self.headers.get("Authorization"))
+            if not valid:
+                raise HubError(
+                    401, INVALID_CREDENTIALS, None, {"X-Error-Message": INVALID_CREDENTIALS}
+                )
+            self._grant = grant
+            if endpoint is not None and not self._inject_faults(method, endpoint, url, query):
+                return
+            if path == "/api/models":
+                self._list_models(query)
+            elif path.startswith("/api/models/"):
+                self._model_info(path.removeprefix("/api/models/"), query)
+            elif path == "/api/whoami-v2":
+                self._whoami()
+            elif "/resolve/" in path:
+                repo_id, _, rest = path.lstrip("/").partition("/resolve/")
+                revision, _, filename = rest.partition("/")
+                self._resolve(repo_id, revision, filename)
+            else:
+                raise HubError(404, "Not Found")
+        except HubError as error:
+            self._error(error)
+        except (ValueError, KeyError, json.JSONDecodeError) as error:
+            self._error(HubError(400, f"Bad request: {error}"))
+        finally:
+            self.server.stats.count(endpoint or "other", getattr(self, "_status", 0))
+
+    @staticmethod
+    def _endpoint_of(path: str) -> str | None:
         if path == "/api/models":
-            self._list_models(query, send_body)
-        elif path.startswith("/api/models/"):
-            self._model_info(path.removeprefix("/api/models/"), send_body)
-        elif "/resolve/" in path:
-            repo_id, _, rest = path.lstrip("/").partition("/resolve/")
-            revision, _, filename = rest.partition("/")
-            self._resolve(repo_id, revision, filename, send_body)
-        else:
-            self._error(404, "Not Found", "EntryNotFound", send_body)
+            return "list"
+        if path.startswith("/api/models/"):
+            return "info"
+        if "/resolve/" in path:
+            return "resolve"
+        return None
 
-    def _list_models(self, query: dict[str, list[str]], send_body: bool) -> None:
-        field = SORT_FIELDS.get(query.get("sort", ["lastModified"])[-1])
-        if field is None:
-            self._error(400, "Invalid sort parameter", "BadRequest", send_body)
-            return
-        limit = min(int(query.get("limit", [DEFAULT_PAGE_SIZE])[-1]), MAX_PAGE_SIZE)
-        ordered = self.server.store.sorted_by(field)
-        start = 0
-        if "cursor" in query:
-            after = _decode_cursor(query["cursor"][-1])
-            start = _bisect_after(ordered, field, after)
-        page = ordered[start : start + limit]
-        headers = {}
-        if start + limit < len(ordered) and page:
-            last = page[-1]
-            next_query = {k: v for k, v in query.items() if k != "cursor"}
-            next_query["cursor"] = [_encode_cursor((_sort_value(last, field), last["id"]))]
-            next_url = f"{self.server.base_url}/api/models?{urlencode(next_query, doseq=True)}"
-            headers["Link"] = f'<{next_url}>; rel="next"'
-        self._json(200, [project_item(m, query) for m in page], headers, send_body)
+    def _inject_faults(self, method: str, endpoint: str, url, query) -> bool:
+        """Apply this run's faults; False when a fault already answered the request."""
+        plan = self.server.faults
+        depth = 0
+        if endpoint == "list" and "cursor" in query:
+            try:
+                depth = decode_cursor(query["cursor"][-1])[2]
+            except (ValueError, KeyError):
+                depth = 0
+        request = RequestInfo(
+            endpoint=endpoint,
+            key=f"{method} {url.path}?{'&'.join(sorted(url.query.split('&')))}",
+            client=hashlib.sha256((self.headers.get("Authorization") or "").encode()).hexdigest(),
+            page_depth=depth,
+        )
+        for fault in plan.decide(request):
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.status is not None:
+                message = {429: "Too Many Requests", 504: "Gateway Timeout"}.get(
+                    fault.status,
+                    "Internal Error - We're working hard to fix this as soon as possible!",
+                )
+                self._error(HubError(fault.status, message, None, fault.headers))
+                return False
+            if fault.kind in ("reset", "truncated"):
+                self._body_fault = fault.kind
+        self._extra_headers.update(plan.budget_headers(request))
+        return True
 
-    def _model_info(self, rest: str, send_body: bool) -> None:
-        repo_id = rest.split("/revision/")[0]
-        model = self.server.store.models.get(repo_id)
-        if model is None:
-            self._error(404, "Repository not found", "RepoNotFound", send_body)
-            return
-        self._json(200, model, {}, send_body)
+    # -- the API ------------------------------------------------------------------------
 
-    def _resolve(self, repo_id: str, revision: str, filename: str, send_body: bool) -> None:
+    def _visible(self, item: dict) -> bool:
+        return not item.get("private") or self._grant == "full"
+
+    def _list_models(self, query: dict[str, list[str]]) -> None:
         store = self.server.store
-        model = store.models.get(repo_id)
-        if model is None:
-            self._error(404, "Repository not found", "RepoNotFound", send_body)
+        field_name = SORT_ALIASES.get(query.get("sort", ["lastModified"])[-1])
+        if field_name is None:
+            raise HubError(400, f"Invalid sort parameter, must be one of {sorted(SORT_FIELDS)}")
+        if query.get("direction", ["-1"])[-1] != "-1":
+            raise HubError(400, "Only direction=-1 (descending) is supported")
+        expand = query.get("expand") or query.get("expand[]") or []
+        unknown = sorted(set(expand) - EXPANDABLE)
+        if unknown:
+            raise HubError(400, f'"expand" must be one of {sorted(EXPANDABLE)}; got {unknown}')
+        limit = int(query.get("limit", [self.server.page_size])[-1])
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        if "cursor" in query:
+            as_of, after, depth = decode_cursor(query["cursor"][-1])
+        else:
+            as_of, after, depth = store.now, None, 0
+        rows = store.sorted_at(as_of, field_name)
+        start = 0 if after is None else _first_after(rows, after)
+        matches = _matcher(query)
+        page: list[dict] = []
+        last_key = None
+        more = False
+        for position in range(start, len(rows)):
+            key, version = rows[position]
+            item = version.item
+            if not (self._visible(item) and matches(item)):
+                continue
+            if len(page) == limit:
+                more = True
+                break
+            page.append(project_item(item, query))
+            last_key = key
+        headers = dict(self._extra_headers)
+        if more and last_key is not None:
+            next_query = {k: v for k, v in query.items() if k != "cursor"}
+            next_query["cursor"] = [encode_cursor(as_of, last_key, depth + 1)]
+            next_url = f"{self._base_url()}/api/models?{urlencode(next_query, doseq=True)}"
+            headers["Link"] = f'<{next_url}>; rel="next"'
+        self._json(200, page, headers)
+
+    def _base_url(self) -> str:
+        host = self.headers.get("Host") or self.server.base_url.removeprefix("http://")
+        return f"http://{host}"
+
+    def _find(self, repo_id: str) -> tuple[str, Version]:
+        """The model or the Hub's error: 401 private without token, 404 missing, 307 renamed."""
+        oid, version = self.server.store.lookup(repo_id)
+        if version is None:
+            new_id = self.server.store.renamed_to(repo_id)
+            if new_id is not None:
+                raise _Redirect(repo_id, new_id)
+            raise HubError(404, "Repository not found", "RepoNotFound")
+        if not self._visible(version.item):
+            status = 401 if self._grant is None else 404
+            raise HubError(status, "Repository not found", "RepoNotFound")
+        return oid, version
+
+    def _model_info(self, rest: str, query: dict[str, list[str]]) -> None:
+        repo_id, _, revision = rest.partition("/revision/")
+        try:
+            oid, version = self._find(repo_id)
+        except _Redirect as redirect:
+            self._redirect(self.path.replace(quote(redirect.old, safe="/"), redirect.new, 1))
             return
-        readme = store.readmes.get(repo_id)
-        if filename != "README.md" or readme is None:
-            self._error(404, "Entry not found", "EntryNotFound", send_body)
+        if revision:
+            version = self.server.store.revision(oid, unquote(revision))
+            if version is None or version.item is None:
+                raise HubError(404, f"Invalid rev id: {revision}", "RevisionNotFound")
+        item = version.item
+        expand = query.get("expand") or query.get("expand[]")
+        payload = (
+            {k: item[k] for k in dict.fromkeys(["_id", "id", *expand]) if k in item}
+            if expand
+            else item
+        )
+        self._json(200, payload, dict(self._extra_headers))
+
+    def _whoami(self) -> None:
+        if self._grant is None:
+            raise HubError(401, INVALID_CREDENTIALS, None, {"X-Error-Message": INVALID_CREDENTIALS})
+        self._json(
+            200, {"type": "user", "name": "local-hub-user", "auth": {"type": "access_token"}}, {}
+        )
+
+    def _resolve(self, repo_id: str, revision: str, filename: str) -> None:
+        try:
+            oid, current = self._find(repo_id)
+        except _Redirect as redirect:
+            self._redirect(f"/{redirect.new}/resolve/{revision}/{quote(filename)}")
             return
-        body = readme.encode("utf-8")
-        commit = model.get("sha") or hashlib.sha1(repo_id.encode()).hexdigest()
+        version = self.server.store.revision(oid, unquote(revision))
+        if version is None or version.item is None:
+            raise HubError(404, f"Invalid rev id: {revision}", "RevisionNotFound")
+        commit = version.item.get("sha") or hashlib.sha1(oid.encode()).hexdigest()
+        gated = version.item.get("gated")
+        if gated and filename not in ("README.md", ".gitattributes") and self._grant != "full":
+            status = 401 if self._grant is None else 403
+            message = f"Access to model {repo_id} is restricted. You must have access to it."
+            raise HubError(status, message, "GatedRepo", {"X-Repo-Commit": commit})
+        body = self._file(version, filename)
+        if body is None:
+            raise HubError(404, "Entry not found", "EntryNotFound", {"X-Repo-Commit": commit})
         headers = {
-            "ETag": f'"{hashlib.sha1(body).hexdigest()}"',
-            "X-Repo-Commit": commit,
+            **self._extra_headers,
             "Content-Type": "text/plain; charset=utf-8",
+            "ETag": f'"{_git_blob_sha(body)}"',
+            "X-Repo-Commit": commit,
+            "Accept-Ranges": "bytes",
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
         }
-        self._send(200, body, headers, send_body)
+        self._send(200, body, headers)
 
-    def _json(self, status: int, payload, headers: dict[str, str], send_body: bool) -> None:
+    @staticmethod
+    def _file(version: Version, filename: str) -> bytes | None:
+        if filename == "README.md":
+            text = version.readme_text()
+            return None if text is None else text.encode("utf-8")
+        if filename == "config.json" and version.item.get("config") is not None:
+            return json.dumps(version.item["config"], indent=2).encode()
+        if filename == ".gitattributes":
+            return GITATTRIBUTES.encode()
+        return None
+
+    # -- admin --------------------------------------------------------------------------
+
+    def _admin(self, method: str, path: str, query: dict[str, list[str]]) -> None:
+        store, server = self.server.store, self.server
+        try:
+            if path == "/admin/clock" and method == "GET":
+                self._json(200, self._clock_state(), {})
+            elif path == "/admin/clock" and method == "POST":
+                body = self._read_json()
+                if "to" in body:
+                    applied = store.advance(parse_clock(body["to"]))
+                else:
+                    seconds = float(body.get("advance_seconds", 0))
+                    applied = store.advance(store.clock() + timedelta(seconds=seconds))
+                self._json(200, {**self._clock_state(), "applied": applied}, {})
+            elif path == "/admin/events" and method == "GET":
+                since = int(query.get("since", ["0"])[-1])
+                with store._lock:
+                    events = store.events[since:]
+                self._json(200, {"events": events, "next": since + len(events)}, {})
+            elif path == "/admin/faults" and method == "GET":
+                self._json(200, server.faults.describe(), {})
+            elif path == "/admin/faults" and method == "PUT":
+                body = self._read_json()
+                server.faults = FaultPlan.from_texts(
+                    body.get("faults", []), int(body.get("seed", 0))
+                )
+                self._json(200, server.faults.describe(), {})
+            elif path == "/admin/stats" and method == "GET":
+                with server.stats.lock:
+                    stats = {
+                        "requests": dict(server.stats.requests),
+                        "statuses": dict(server.stats.statuses),
+                    }
+                self._json(200, {**stats, "faults": server.faults.describe()}, {})
+            else:
+                raise HubError(404, "Not Found")
+        except HubError as error:
+            self._error(error)
+        except (ValueError, KeyError, TypeError) as error:
+            self._error(HubError(400, f"Bad request: {error}"))
+
+    def _clock_state(self) -> dict:
+        store = self.server.store
+        return {
+            "now": synthetic.hub_time(store.clock()),
+            "snapshot_time": synthetic.hub_time(store.snapshot_time),
+            "tick_seconds": store.tick_seconds,
+            "events": len(store.events),
+            "models": len(store),
+        }
+
+    def _read_json(self) -> dict:
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length) or b"{}") if length else {}
+
+    # -- responses ----------------------------------------------------------------------
+
+    def _redirect(self, location: str) -> None:
+        headers = {**self._extra_headers, "Location": location}
+        self._json(307, {"error": "Repository moved", "url": location}, headers)
+
+    def _json(self, status: int, payload, headers: dict[str, str]) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode()
-        self._send(status, body, {"Content-Type": "application/json", **headers}, send_body)
+        self._send(status, body, {"Content-Type": JSON_TYPE, **headers})
 
-    def _error(self, status: int, message: str, code: str, send_body: bool) -> None:
-        self._json(status, {"error": message}, {"X-Error-Code": code}, send_body)
+    def _error(self, error: HubError) -> None:
+        headers = {**self._extra_headers, **error.headers}
+        if error.code:
+            headers["X-Error-Code"] = error.code
+            headers.setdefault("X-Error-Message", error.message)
+        self._body_fault = None
+        self._json(error.status, {"error": error.message}, headers)
 
-    def _send(self, status: int, body: bytes, headers: dict[str, str], send_body: bool) -> None:
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self._status = status
+        fault = self._body_fault if status == 200 and self._send_body else None
+        if fault == "truncated":
+            body = body[: max(1, len(body) // 2)]
         self.send_response(status)
+        self.send_header("X-Request-Id", f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}")
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if send_body:
-            self.wfile.write(body)
+        if not self._send_body:
+            return
+        if fault == "reset":
+            self.wfile.write(body[: len(body) // 2])
+            self._reset_connection()
+            return
+        self.wfile.write(body)
+
+    def _reset_connection(self) -> None:
+        """Abort the connection with a TCP RST (SO_LINGER 0), as a dropped proxy does."""
+        import socket
+        import struct
+
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.wfile.close()
+            self.rfile.close()
+            self.connection.close()
+        except OSError:
+            pass
 
 
-def _bisect_after(ordered: list[dict], field: str, after: tuple) -> int:
-    """Index of the first item strictly after the cursor key in descending order."""
-    low, high = 0, len(ordered)
-    target = (after[0], after[1])
+class _Redirect(Exception):
+    def __init__(self, old: str, new: str):
+        super().__init__(old)
+        self.old, self.new = old, new
+
+
+def _first_after(rows: list[tuple], after: tuple) -> int:
+    """Index of the first row strictly after the cursor key, rows sorted descending."""
+    target = tuple(-math.inf if v is None else v for v in after)
+    low, high = 0, len(rows)
     while low < high:
-        mid = (low + high) // 2
-        key = (_sort_value(ordered[mid], field), ordered[mid]["id"])
-        if key >= target:
-            low = mid + 1
+        middle = (low + high) // 2
+        if rows[middle][0] >= target:
+            low = middle + 1
         else:
-            high = mid
+            high = middle
     return low
 
 
+def _matcher(query: dict[str, list[str]]):
+    """A predicate for search (substring of the id), author, filter (AND of tags), pipeline_tag."""
+    search = (query.get("search") or [""])[-1].lower()
+    author = (query.get("author") or [""])[-1].lower()
+    tags = [value for value in query.get("filter", []) if value]
+    pipeline_tag = (query.get("pipeline_tag") or [""])[-1]
+
+    def matches(item: dict) -> bool:
+        repo_id = item["id"]
+        if search and search not in repo_id.lower():
+            return False
+        if author and repo_id.split("/", 1)[0].lower() != author:
+            return False
+        if pipeline_tag and item.get("pipeline_tag") != pipeline_tag:
+            return False
+        if tags:
+            item_tags = set(item.get("tags") or ())
+            return all(tag in item_tags for tag in tags)
+        return True
+
+    return matches
+
+
 class LocalHubServer(ThreadingHTTPServer):
-    """A threaded HTTP server holding one `HubStore`."""
+    """A threaded HTTP server holding one `HubStore`, its access rules and its faults."""
 
     daemon_threads = True
 
-    def __init__(self, store: HubStore, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        store: HubStore,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        access: Access | None = None,
+        faults: FaultPlan | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ):
+        if not _is_loopback(host):
+            raise ValueError(f"the local Hub serves on loopback only, not {host!r}")
         super().__init__((host, port), HubRequestHandler)
         self.store = store
+        self.access = access or Access()
+        self.faults = faults or FaultPlan()
+        self.page_size = page_size
+        self.stats = Stats()
 
     @property
     def base_url(self) -> str:
@@ -245,20 +605,73 @@ class LocalHubServer(ThreadingHTTPServer):
         return self
 
 
-def serve(source: Path, host: str = "127.0.0.1", port: int = 0) -> LocalHubServer:
-    """Load a snapshot and serve it from a background thread; `.base_url` tells where."""
-    return LocalHubServer(HubStore(read_snapshot(source)), host, port).start_in_thread()
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_store(
+    store: HubStore, host: str = "127.0.0.1", port: int = 0, **options
+) -> LocalHubServer:
+    """Serve a store from a background thread; `.base_url` tells where, `.shutdown()` stops."""
+    return LocalHubServer(store, host, port, **options).start_in_thread()
+
+
+def serve(
+    source: Path, host: str = "127.0.0.1", port: int = 0, *, seed: int = 0, **options
+) -> LocalHubServer:
+    """Load a JSONL snapshot and serve it from a background thread."""
+    return serve_store(HubStore(read_snapshot(source), seed=seed), host, port, **options)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve a Hub snapshot on loopback.")
-    parser.add_argument("--source", type=Path, required=True, help="JSONL(.gz) snapshot")
-    parser.add_argument("--host", default="127.0.0.1")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--source", type=Path, help="JSONL(.gz) of {model, readme} records")
+    source.add_argument("--synthetic", type=int, metavar="N", help="serve N synthetic models")
+    parser.add_argument("--seed", type=int, default=0, help="synthetic and evolution seed")
+    parser.add_argument("--host", default="127.0.0.1", help="a loopback address")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--port-file", type=Path, help="write the bound port here when ready")
+    parser.add_argument("--clock", type=parse_clock, help="start the clock here (>= snapshot)")
+    parser.add_argument("--tick-seconds", type=int, default=3600, help="evolution granularity")
+    parser.add_argument("--evolution", default="", help="events/day/1000 models, or none")
+    parser.add_argument("--fault", action="append", default=[], help="e.g. burst:every=50")
+    parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument("--token", action="append", default=[], help="token with full access")
+    parser.add_argument("--token-no-access", action="append", default=[], help="token, no grants")
+    parser.add_argument("--page-size", type=int, default=MAX_PAGE_SIZE)
     args = parser.parse_args(argv)
-    server = LocalHubServer(HubStore(read_snapshot(args.source)), args.host, args.port)
-    print(f"local Hub serving {len(server.store.models)} models at {server.base_url}", flush=True)
+
+    if args.source:
+        records = read_snapshot(args.source)
+    else:
+        records = synthetic.generate(args.synthetic, args.seed)
+    store = HubStore(
+        records,
+        seed=args.seed,
+        rates=EvolutionRates.parse(args.evolution),
+        tick_seconds=args.tick_seconds,
+    )
+    if args.clock:
+        store.advance(args.clock)
+    server = LocalHubServer(
+        store,
+        args.host,
+        args.port,
+        access=Access(frozenset(args.token), frozenset(args.token_no_access)),
+        faults=FaultPlan.from_texts(args.fault, args.fault_seed),
+        page_size=args.page_size,
+    )
+    print(
+        f"local Hub serving {len(store)} models at {server.base_url}, "
+        f"clock {synthetic.hub_time(store.clock())}",
+        flush=True,
+    )
     if args.port_file:
         args.port_file.write_text(str(server.server_address[1]))
     try:

@@ -40,7 +40,7 @@ def _env_with_venv_bin() -> dict[str, str]:
 def synthetic_snapshot(tmp_path_factory) -> Path:
     """A small deterministic synthetic ecosystem, written once per session."""
     path = tmp_path_factory.mktemp("hub") / "synthetic.jsonl.gz"
-    write_jsonl(generate(SMALL_ECOSYSTEM, seed=11), path)
+    write_jsonl(generate(SMALL_ECOSYSTEM, seed=11, messes=False), path)
     return path
 
 
