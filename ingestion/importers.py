@@ -7,8 +7,10 @@ Three formats, each read in bounded batches (memory does not grow with the file)
 - the `{"model": item, "readme": text}` JSONL(.gz) of `../shared/hub_fixtures/`;
 - a hub-stats `models.parquet` (raw Hub fields; camelCase or snake_case names, nested
   fields as structs or JSON strings).
-Records go through the same checks, quarantine and upserts as listed ones, and a README in
-the file counts as the version's card. Afterwards the `models` watermark is the newest
+Records keep the fields a delta listing asks for (`_id`, `id` and `EXPAND_FIELDS`), so a model
+the Hub lists again unchanged is not a new version, and go through the same checks,
+quarantine and upserts as listed ones; a README in the file counts as the version's card.
+Afterwards the `models` watermark is the newest
 `lastModified` imported, so the next delta continues from the snapshot (a snapshot without
 `lastModified` leaves it empty, and the next delta lists everything).
 
@@ -33,6 +35,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.cards import CardFetch, write_card_fetches
+from ingestion.hub_client import EXPAND_FIELDS
 from ingestion.ingest import MODELS_STREAM, split_records
 from ingestion.progress import Progress
 from ingestion.warehouse import (
@@ -115,8 +118,6 @@ def paper_payload(row: dict[str, str]) -> dict:
     payload = {"id": row["model_id"], "tags": tags}
     for name in PAPER_COUNTS:
         payload[name] = _int_or_none(row.get(name, ""))
-    if row.get("trendingScore", "") not in ("", "nan"):
-        payload["trendingScore"] = float(row["trendingScore"])
     if row.get("private", "") != "":
         payload["private"] = row["private"].strip().lower() == "true"
     for name in ("pipeline_tag", "library_name", "createdAt"):
@@ -237,7 +238,11 @@ def import_rows(
     iterator = iter(rows)
     while batch := list(islice(iterator, batch_size)):
         now = utc_now()
-        parsed = [row for row in batch if not isinstance(row.payload, Unparseable)]
+        parsed = [
+            Row(as_listed(row.payload), row.readme, row.card_error)
+            for row in batch
+            if not isinstance(row.payload, Unparseable)
+        ]
         good, rejects = split_records([row.payload for row in parsed])
         rejects += [
             (None, row.payload.reason, row.payload.text)
@@ -269,6 +274,16 @@ def import_rows(
         watermark=watermark,
         seconds=progress.elapsed,
     )
+
+
+LISTED_FIELDS = ("_id", "id", *EXPAND_FIELDS)
+
+
+def as_listed(payload: object) -> object:
+    """Keep the fields a delta listing returns, so a re-listed model compares equal."""
+    if not isinstance(payload, dict):
+        return payload
+    return {name: payload[name] for name in LISTED_FIELDS if name in payload}
 
 
 def _has_card(row: Row) -> bool:
