@@ -56,7 +56,7 @@ class SimilarityParams:
     relations: tuple[str, ...] = ("finetune",)
     n_samples: int = 1000
     seed: int = 0
-    resamples: int = 10_000
+    resamples: int = 2_000
     fit_sample: int = 20_000
 
 
@@ -108,9 +108,14 @@ def fit_vectorizers(corpus: list[str]) -> dict[str, CountVectorizer]:
 
 
 def paired_cosine(vectorizer: CountVectorizer, first: list[str], second: list[str]) -> np.ndarray:
-    """Cosine similarity of each (first[i], second[i]); 0 when a text has no known term."""
-    a = normalize(vectorizer.transform(first))
-    b = normalize(vectorizer.transform(second))
+    """Cosine similarity of each (first[i], second[i]); 0 when a text has no known term.
+
+    Each distinct text is vectorised once: relatives repeat across sampled pairs.
+    """
+    row_of = {text: row for row, text in enumerate(dict.fromkeys([*first, *second]))}
+    vectors = normalize(vectorizer.transform(list(row_of)))
+    a = vectors[[row_of[text] for text in first]]
+    b = vectors[[row_of[text] for text in second]]
     return np.clip(np.asarray(a.multiply(b).sum(axis=1)).ravel(), 0.0, 1.0)
 
 

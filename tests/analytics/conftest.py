@@ -8,6 +8,7 @@ A family is written as `{model_id: spec}`; the builder derives `marts.fct_model_
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -226,3 +227,33 @@ def contract_warehouse(tmp_path) -> Callable[[dict[str, dict]], Path]:
 @pytest.fixture
 def family_model() -> Callable[..., dict]:
     return model
+
+
+LANGUAGE_TAG = re.compile(r"^[a-z]{2}$")
+TYPED_PARENT = re.compile(r"^base_model:(finetune|adapter|quantized|merge):(.+)$")
+
+
+def specs_from_records(records) -> dict[str, dict]:
+    """Hub records (`{"model", "readme"}`) as contract specs, reading traits from the tags."""
+    specs = {}
+    for record in records:
+        item = record["model"]
+        tags = item.get("tags") or []
+        parents = {}
+        for tag in tags:
+            typed = TYPED_PARENT.match(tag)
+            if typed:
+                parents[typed.group(2)] = typed.group(1)
+            elif tag.startswith("base_model:") and tag.count(":") == 1:
+                parents.setdefault(tag.split(":", 1)[1], None)
+        specs[item["id"]] = model(
+            parents=parents,
+            licenses=tuple(t.split(":", 1)[1] for t in tags if t.startswith("license:")),
+            languages=tuple(t for t in tags if LANGUAGE_TAG.match(t)),
+            datasets=tuple(t.split(":", 1)[1] for t in tags if t.startswith("dataset:")),
+            pipeline_tag=item.get("pipeline_tag"),
+            library_name=item.get("library_name"),
+            card=record.get("readme"),
+            created_at=(item.get("createdAt") or "2022-01-01")[:10],
+        )
+    return specs

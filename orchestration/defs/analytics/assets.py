@@ -1,0 +1,247 @@
+"""The paper's genetic analyses as Dagster assets: thin wrappers around `orchestration/analytics`.
+
+Each asset reads the dbt marts it declares as deps and writes one `analytics.<name>` table
+(the report asset writes `reports/`). Their automation condition comes from the analytics
+layer (`defs/automation.py`): they refresh only when an upstream mart changed.
+"""
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from ingestion.config import PROJECT_ROOT
+from orchestration.analytics import drift, report, similarity
+from orchestration.analytics.relatives import scalar
+from orchestration.defs.resources import WarehouseResource
+
+FCT_MODEL_EDGES = dg.AssetKey(["marts", "fct_model_edges"])
+DIM_MODELS = dg.AssetKey(["marts", "dim_models"])
+DIM_MODEL_FAMILY = dg.AssetKey(["marts", "dim_model_family"])
+STG_MODELS = dg.AssetKey(["staging", "stg_hub__models"])
+STG_MODEL_CARDS = dg.AssetKey(["staging", "stg_hub__model_cards"])
+
+SIMILARITY = dg.AssetKey(["analytics", "similarity_by_relationship"])
+MUTATION_RATES = dg.AssetKey(["analytics", "trait_mutation_rates"])
+TRANSITIONS = dg.AssetKey(["analytics", "trait_transitions"])
+ORDERINGS = dg.AssetKey(["analytics", "trait_orderings"])
+REPORT = dg.AssetKey(["analytics", "reproduction_report"])
+
+COMMON = {"group_name": "analytics", "pool": "duckdb", "kinds": {"duckdb", "python"}}
+
+
+class SimilarityConfig(dg.Config):
+    """Sampling of relatives; the paper's final runs used 500 (metadata) / 1000 (cards)."""
+
+    relations: list[str] = ["finetune"]
+    n_samples: int = 1000
+    seed: int = 0
+    resamples: int = 2_000
+    fit_sample: int = 20_000
+
+
+class DriftConfig(dg.Config):
+    """The graph whose transitions are ordered, and how many top values each trait keeps."""
+
+    relations: list[str] = ["finetune"]
+    top_licenses: int = 20
+    top_languages: int = 20
+    top_tasks: int = 10
+    top_libraries: int = 10
+
+
+class ReportConfig(dg.Config):
+    out_dir: str = "reports"
+    data_caveat: str = ""
+
+
+def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
+    """Replace `analytics.<name>` with the frame (registered, never formatted into SQL)."""
+    con.execute("create schema if not exists analytics")
+    con.register("analytics_frame", frame)
+    try:
+        con.execute(f"create or replace table analytics.{name} as select * from analytics_frame")
+    finally:
+        con.unregister("analytics_frame")
+
+
+def _unit_interval_check(name: str, values: pd.Series) -> dg.AssetCheckResult:
+    defined = values.dropna().astype(float)
+    outside = int((~defined.between(-1e-9, 1 + 1e-9)).sum())
+    return dg.AssetCheckResult(
+        check_name=name, passed=outside == 0, metadata={"values": len(defined), "outside": outside}
+    )
+
+
+@dg.asset(
+    key=SIMILARITY,
+    deps=[FCT_MODEL_EDGES, DIM_MODELS, DIM_MODEL_FAMILY, STG_MODELS, STG_MODEL_CARDS],
+    description="Mean similarity of sampled relatives per relationship and metric, with 95% "
+    "bootstrap intervals (metadata, leak-free metadata and card DNA; trait Jaccard).",
+    check_specs=[
+        dg.AssetCheckSpec("similarities_within_unit_interval", asset=SIMILARITY),
+        dg.AssetCheckSpec("intervals_hold_their_means", asset=SIMILARITY),
+    ],
+    code_version="1",
+    **COMMON,
+)
+def similarity_by_relationship(config: SimilarityConfig, warehouse: WarehouseResource):
+    params = similarity.SimilarityParams(
+        relations=tuple(config.relations),
+        n_samples=config.n_samples,
+        seed=config.seed,
+        resamples=config.resamples,
+        fit_sample=config.fit_sample,
+    )
+    with warehouse.connect() as con:
+        table, facts = similarity.similarity_by_relationship(con, params)
+        write_table(con, SIMILARITY.path[-1], table)
+    defined = table.dropna(subset=["mean", "ci_low", "ci_high"])
+    inverted = int(
+        (
+            (defined["ci_low"] > defined["mean"] + 1e-9)
+            | (defined["mean"] > defined["ci_high"] + 1e-9)
+        ).sum()
+    )
+    headline = table[
+        (table["level"] == "relationship")
+        & (table["text"] == "metadata_noleak")
+        & (table["metric"] == "tfidf")
+    ][["relationship", "n_pairs", "mean", "ci_low", "ci_high"]]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(table),
+            **facts,
+            "leak_free_metadata_tfidf": dg.MetadataValue.md(
+                headline.to_markdown(index=False, floatfmt=".3f")
+            ),
+        },
+        check_results=[
+            _unit_interval_check(
+                "similarities_within_unit_interval",
+                pd.concat([table["mean"], table["ci_low"], table["ci_high"]]),
+            ),
+            dg.AssetCheckResult(
+                check_name="intervals_hold_their_means",
+                passed=inverted == 0,
+                metadata={"inverted": inverted},
+            ),
+        ],
+    )
+
+
+@dg.asset(
+    key=MUTATION_RATES,
+    deps=[FCT_MODEL_EDGES, DIM_MODELS],
+    description="Mean Jaccard distance of each trait along edges of each relation type "
+    "(edges where both sides have the trait), plus 'all'.",
+    check_specs=[dg.AssetCheckSpec("rates_within_unit_interval", asset=MUTATION_RATES)],
+    code_version="1",
+    **COMMON,
+)
+def trait_mutation_rates(warehouse: WarehouseResource):
+    with warehouse.connect() as con:
+        table = drift.trait_mutation_rates(con)
+        write_table(con, MUTATION_RATES.path[-1], table)
+    pooled = table[table["relation"] == "all"].set_index("trait")["mutation_rate"]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(table),
+            **{f"rate_{trait}": float(rate) for trait, rate in pooled.dropna().items()},
+        },
+        check_results=[_unit_interval_check("rates_within_unit_interval", table["mutation_rate"])],
+    )
+
+
+@dg.asset(
+    key=TRANSITIONS,
+    deps=[FCT_MODEL_EDGES, DIM_MODELS],
+    description="Directed transition counts between values of each trait along edges of the "
+    "relations in use (additions and removals, as the paper counts them).",
+    code_version="1",
+    **COMMON,
+)
+def trait_transitions(config: DriftConfig, warehouse: WarehouseResource):
+    with warehouse.connect() as con:
+        table = drift.trait_transitions(con, config.relations)
+        write_table(con, TRANSITIONS.path[-1], table)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(table),
+            "transitions": int(table["n_transitions"].sum()) if len(table) else 0,
+        }
+    )
+
+
+@dg.asset(
+    key=ORDERINGS,
+    deps=[FCT_MODEL_EDGES, DIM_MODELS],
+    description="Exact maximum-weight linear ordering of each trait's top values (ILP), with "
+    "the share of compatible oriented edges and of mutations accounted for.",
+    check_specs=[dg.AssetCheckSpec("orderings_are_permutations", asset=ORDERINGS)],
+    code_version="1",
+    **COMMON,
+)
+def trait_orderings(config: DriftConfig, warehouse: WarehouseResource):
+    top_n = {
+        "licenses": config.top_licenses,
+        "languages": config.top_languages,
+        "pipeline_tag": config.top_tasks,
+        "library_name": config.top_libraries,
+    }
+    with warehouse.connect() as con:
+        table, orderings = drift.trait_orderings(con, config.relations, top_n)
+        write_table(con, ORDERINGS.path[-1], table)
+    broken = [
+        o.trait
+        for o in orderings
+        if len(set(o.order)) != len(o.order) or len(o.order) > top_n[o.trait]
+    ]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(table),
+            **{f"order_{o.trait}": " > ".join(o.order) for o in orderings},
+            **{
+                f"accounted_{o.trait}": o.mutations_accounted / o.mutations_total
+                for o in orderings
+                if o.mutations_total
+            },
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="orderings_are_permutations",
+                passed=not broken,
+                metadata={"broken": ", ".join(broken)},
+            )
+        ],
+    )
+
+
+@dg.asset(
+    key=REPORT,
+    deps=[
+        SIMILARITY,
+        MUTATION_RATES,
+        TRANSITIONS,
+        ORDERINGS,
+        FCT_MODEL_EDGES,
+        DIM_MODELS,
+        DIM_MODEL_FAMILY,
+    ],
+    description="`reports/report.md` and its PNG figures: the paper's headline numbers side by "
+    "side with ours, similarity by relationship, drift graphs, family trees.",
+    code_version="1",
+    **COMMON,
+)
+def reproduction_report(config: ReportConfig, warehouse: WarehouseResource):
+    out_dir = PROJECT_ROOT / config.out_dir
+    with warehouse.connect(read_only=True) as con:
+        models = scalar(con, "select count(*) from marts.dim_models")
+        caveat = config.data_caveat or f"this warehouse holds {models:,} models"
+        built = report.build_report(con, out_dir, caveat)
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.md(built.markdown),
+            "report_path": dg.MetadataValue.path(str(built.path)),
+            **{name: dg.MetadataValue.path(str(path)) for name, path in built.figures.items()},
+        }
+    )
