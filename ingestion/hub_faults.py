@@ -6,7 +6,7 @@ Kinds, with their parameters and defaults:
 | kind | effect | parameters |
 | --- | --- | --- |
 | `rate_limit` | 429 with `Retry-After` and `RateLimit` headers | `p=0.05`, `retry_after=1` |
-| `budget` | a budget per fixed window (the Hub's is 5 minutes); 429 once spent | `requests=1000`, `window=300` |
+| `budget` | a budget per window (the Hub's: 5 minutes); then 429 | `requests=1000`, `window=300` |
 | `burst` | runs of consecutive 5xx | `every=100`, `length=3`, `status=503` (or 500, 502, `mixed`) |
 | `deep_504` | 504 on listing pages at or past a depth | `depth=5`, `p=0.5` |
 | `reset` | the connection is reset halfway through the body | `p=0.02` |

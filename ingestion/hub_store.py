@@ -411,10 +411,9 @@ class HubStore:
             card.pop(key, None)
         else:
             card[key] = value
-        if "cardData" in item or readme is not None:
-            item["cardData"] = card
-        if readme is None:
+        if readme is None:  # cardData is the README's header: no README, no cardData
             return None
+        item["cardData"] = card
         body = readme
         if readme.startswith("---\n"):
             end = readme.find("\n---", 4)

@@ -586,7 +586,8 @@ def build_record(
             card_data["tags"] = ["generated_from_trainer"]
         parent = lineage.parents[0] if lineage.parents else model_id
         body = auto_card_body(name, parent, rng) if auto else card_body(model_id, style, card_len)
-        readme = card_header(card_data) + "\n" + body
+        readme = card_header(card_data) + "\n" + body if card_data else body
+        card_data = card_data or None  # a card without a YAML header has no cardData
     siblings = [{"rfilename": ".gitattributes"}]
     if readme is not None:
         siblings.append({"rfilename": "README.md"})
