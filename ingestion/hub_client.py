@@ -12,9 +12,11 @@ resumable listing needs the cursor and a truncated body must be retried like a 5
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -62,6 +64,26 @@ class HubUnavailableError(RuntimeError):
     """A request kept failing after every retry; what was committed before it stays."""
 
 
+class TruncatedBodyError(ValueError):
+    """A file body that does not hash to its ETag (cut short on the way): retried."""
+
+
+GIT_BLOB_ETAG = re.compile(r'^"?([0-9a-f]{40})"?$')
+
+
+def verified_content(response: httpx2.Response) -> bytes:
+    """The body of a file download, checked against its ETag when that is a git blob id.
+
+    A non-LFS file's ETag is the sha1 of its git blob; a body cut short behind a matching
+    Content-Length would otherwise be stored as if complete.
+    """
+    body = response.content
+    match = GIT_BLOB_ETAG.match(response.headers.get("ETag", ""))
+    if match and hashlib.sha1(b"blob %d\0" % len(body) + body).hexdigest() != match.group(1):
+        raise TruncatedBodyError(f"{len(body)} bytes that do not match the ETag")
+    return body
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard to insist: exponential backoff with jitter, or what the server asks for."""
@@ -98,9 +120,11 @@ def request(
     policy: RetryPolicy,
     params: dict | None = None,
     decode_json: bool = True,
+    check_body: Callable[[httpx2.Response], str | None] | None = None,
 ) -> tuple[httpx2.Response, object]:
     """GET `url`, retrying 429/5xx, dropped connections and truncated bodies.
 
+    `check_body` may name a problem with a 200 body (a truncated file), which is retried too.
     Returns the response and its decoded JSON (or raw bytes). Non-retryable HTTP errors raise
     huggingface_hub's typed errors; exhausting the retries raises `HubUnavailableError`.
     """
@@ -116,9 +140,14 @@ def request(
                 wait = server_wait(response)
             else:
                 hf_raise_for_status(response)
-                body = response.json() if decode_json else response.content
+                body = response.json() if decode_json else verified_content(response)
                 return response, body
-        except (httpx2.TransportError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        except (
+            httpx2.TransportError,
+            json.JSONDecodeError,
+            UnicodeDecodeError,
+            TruncatedBodyError,
+        ) as error:
             last_problem = f"{type(error).__name__}: {error}"
         if attempt == policy.max_attempts:
             break
@@ -195,10 +224,26 @@ class HubClient:
         """README.md bytes at a revision, or None when the repository has no README (404)."""
         url = hf_hub_url(repo_id, "README.md", revision=revision, endpoint=self.endpoint)
         try:
-            _, body = request(url, headers=self.headers, policy=self.policy, decode_json=False)
+            _, body = request(
+                url,
+                headers=self.headers,
+                policy=self.policy,
+                decode_json=False,
+                check_body=_etag_mismatch,
+            )
         except EntryNotFoundError:
             return None
         return body
+
+
+def _etag_mismatch(response: httpx2.Response) -> str | None:
+    """A README body that does not hash to its ETag (the git blob sha) was cut short."""
+    etag = response.headers.get("ETag", "").removeprefix("W/").strip('"')
+    if len(etag) != 40 or response.headers.get("X-Linked-Etag"):
+        return None  # no git blob sha to check against
+    body = response.content
+    blob_sha = hashlib.sha1(b"blob %d\0" % len(body) + body).hexdigest()
+    return None if blob_sha == etag else "README body does not match its ETag (truncated)"
 
 
 def _relative(url: str) -> str:
