@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -62,26 +61,6 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 class HubUnavailableError(RuntimeError):
     """A request kept failing after every retry; what was committed before it stays."""
-
-
-class TruncatedBodyError(ValueError):
-    """A file body that does not hash to its ETag (cut short on the way): retried."""
-
-
-GIT_BLOB_ETAG = re.compile(r'^"?([0-9a-f]{40})"?$')
-
-
-def verified_content(response: httpx2.Response) -> bytes:
-    """The body of a file download, checked against its ETag when that is a git blob id.
-
-    A non-LFS file's ETag is the sha1 of its git blob; a body cut short behind a matching
-    Content-Length would otherwise be stored as if complete.
-    """
-    body = response.content
-    match = GIT_BLOB_ETAG.match(response.headers.get("ETag", ""))
-    if match and hashlib.sha1(b"blob %d\0" % len(body) + body).hexdigest() != match.group(1):
-        raise TruncatedBodyError(f"{len(body)} bytes that do not match the ETag")
-    return body
 
 
 @dataclass(frozen=True)
@@ -140,14 +119,12 @@ def request(
                 wait = server_wait(response)
             else:
                 hf_raise_for_status(response)
-                body = response.json() if decode_json else verified_content(response)
-                return response, body
-        except (
-            httpx2.TransportError,
-            json.JSONDecodeError,
-            UnicodeDecodeError,
-            TruncatedBodyError,
-        ) as error:
+                body = response.json() if decode_json else response.content
+                problem = check_body(response) if check_body is not None else None
+                if problem is None:
+                    return response, body
+                last_problem = problem
+        except (httpx2.TransportError, json.JSONDecodeError, UnicodeDecodeError) as error:
             last_problem = f"{type(error).__name__}: {error}"
         if attempt == policy.max_attempts:
             break
