@@ -1,0 +1,36 @@
+"""Helpers for orchestration tests: an evolving local Hub and the project's real definitions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from ingestion.local_hub import serve
+
+# Small on purpose: these tests are about what runs when, not about volume.
+ORCHESTRATION_ECOSYSTEM = 300
+
+
+def serve_evolving(snapshot: Path, evolve_seed: int = 3):
+    """A local Hub whose clock `advance(days)` changes the ecosystem deterministically."""
+    return serve(snapshot, evolve_seed=evolve_seed)
+
+
+def load_definitions(endpoint: str, warehouse: Path, monkeypatch) -> dg.Definitions:
+    """The project's real definitions, with resources pointing at this Hub and warehouse."""
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    monkeypatch.setenv("HUBGENOME_WAREHOUSE", str(warehouse))
+    from orchestration.definitions import defs
+
+    return defs()
+
+
+def run_job(definitions: dg.Definitions, name: str, instance: dg.DagsterInstance):
+    result = definitions.resolve_job_def(name).execute_in_process(instance=instance)
+    assert result.success, f"job {name} failed"
+    return result
+
+
+def materialized_keys(result) -> set[dg.AssetKey]:
+    return {event.asset_key for event in result.get_asset_materialization_events()}
