@@ -194,6 +194,9 @@ class HubError(Exception):
 class HubRequestHandler(BaseHTTPRequestHandler):
     server: LocalHubServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and
+    # the client's delayed ACK hold every small response back ~40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):  # noqa: A002 - quiet; never log headers (tokens)
         pass

@@ -1,0 +1,235 @@
+"""What every reliability scenario shares: the Hub's ground truth, the ingestion pipeline,
+the exact comparison of the warehouse with the source, and killable ingestion processes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ingestion.cards import fetch_cards
+from ingestion.config import PROJECT_ROOT
+from ingestion.hub_client import EXPAND_FIELDS, HubClient
+from ingestion.hub_faults import FaultPlan
+from ingestion.ingest import ingest_models
+from ingestion.sweep import sweep_deletions
+from ingestion.warehouse import model_oid
+from tests.ingestion.ingestion_helpers import listed_fields
+
+# Fields a listing cannot refresh without a new commit: renames (the sweep moves `model_id`,
+# not the stored payload) and popularity (its own stream, `raw.hub_model_popularity`).
+MOVES_WITHOUT_COMMIT = ("id", "modelId", "author", "downloads", "likes", "trendingScore")
+STAGES = ("models", "sweep", "cards")
+
+
+def set_faults(server, specs: list[str], seed: int = 0) -> None:
+    """Replace the local Hub's faults for the requests that follow."""
+    server.faults = FaultPlan.from_texts(specs, seed)
+
+
+def hub_truth(server) -> dict[str, dict]:
+    """oid -> {"model", "readme"} for every public model the local Hub serves right now."""
+    store = server.store
+    truth = {}
+    for _, version in store.sorted_at(store.now, "lastModified"):
+        if not version.item.get("private"):
+            truth[model_oid(version.item)] = {
+                "model": version.item,
+                "readme": version.readme_text(),
+            }
+    return truth
+
+
+def run_pipeline(con: duckdb.DuckDBPyConnection, client: HubClient, page_size: int) -> None:
+    """One ingestion cycle in process: the models delta, the deletion sweep, the cards."""
+    ingest_models(con, client, page_size=page_size)
+    sweep_deletions(con, client, page_size=page_size)
+    fetch_cards(con, client, concurrency=4)
+
+
+@dataclass
+class Comparison:
+    """How much of the warehouse was checked against the source."""
+
+    models: int = 0
+    cards: int = 0
+    deleted: int = 0
+    popularity: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return self.models + self.cards + self.deleted + self.popularity
+
+
+def compare_with_hub(
+    con: duckdb.DuckDBPyConnection,
+    truth: dict[str, dict],
+    *,
+    exact_payloads: bool = True,
+    popularity: bool = False,
+) -> Comparison:
+    """Compare `raw` with the Hub's truth: ids, shas, payloads, cards, deletions.
+
+    With `exact_payloads` the stored payload must equal the listed item field for field;
+    otherwise fields that change without a commit (`MOVES_WITHOUT_COMMIT`) are left out.
+    """
+    result = Comparison()
+    rows = con.execute(
+        """
+        select m.model_oid, m.model_id, m.sha, m.payload, m.deleted_at is not null,
+               f.status, c.card_text
+        from raw.hub_models as m
+        left join raw.hub_card_fetches as f
+          on f.model_oid = m.model_oid and f.version_key = m.version_key
+        left join raw.hub_model_cards as c on c.content_hash = f.content_hash
+        """
+    ).fetchall()
+    stored = {row[0]: row[1:] for row in rows}
+    problems = result.problems
+    for oid in sorted(set(truth) - set(stored)):
+        problems.append(f"missing from the warehouse: {oid} {truth[oid]['model']['id']!r}")
+    for oid, (model_id, sha, payload, deleted, status, card) in stored.items():
+        record = truth.get(oid)
+        if record is None:
+            result.deleted += 1
+            if not deleted:
+                problems.append(f"gone from the Hub but not marked deleted: {oid} {model_id!r}")
+            continue
+        model = record["model"]
+        if deleted:
+            problems.append(f"marked deleted but on the Hub: {oid}")
+        if (model_id, sha) != (model["id"], model.get("sha")):
+            problems.append(f"{oid}: stored {(model_id, sha)} != Hub {(model['id'], model['sha'])}")
+        expected = listed_fields(model, EXPAND_FIELDS)
+        got = json.loads(payload)
+        if not exact_payloads:
+            expected = _without(expected, MOVES_WITHOUT_COMMIT)
+            got = _without(got, MOVES_WITHOUT_COMMIT)
+        if got != expected:
+            problems.append(f"{oid}: payload differs: {_first_difference(got, expected)}")
+        result.models += 1
+        readme = record["readme"]
+        if status not in ("ok", "missing") or (card if status == "ok" else None) != readme:
+            problems.append(f"{oid}: card {status} {str(card)[:40]!r} != Hub {str(readme)[:40]!r}")
+        result.cards += 1
+    if popularity:
+        latest = dict(
+            (oid, (downloads, likes))
+            for oid, downloads, likes in con.execute(
+                """
+                select model_oid, arg_max(downloads, observed_at), arg_max(likes, observed_at)
+                from raw.hub_model_popularity group by 1
+                """
+            ).fetchall()
+        )
+        for oid, record in truth.items():
+            model = record["model"]
+            if latest.get(oid) != (model.get("downloads"), model.get("likes")):
+                problems.append(f"{oid}: popularity {latest.get(oid)} is stale")
+            result.popularity += 1
+    return result
+
+
+def assert_matches_hub(con, truth, **options) -> Comparison:
+    """`compare_with_hub`, failing with the first few differences."""
+    result = compare_with_hub(con, truth, **options)
+    assert not result.problems, f"{len(result.problems)} differences, e.g.:\n" + "\n".join(
+        result.problems[:10]
+    )
+    assert result.models == len(truth)
+    return result
+
+
+def _without(payload: dict, fields) -> dict:
+    return {key: value for key, value in payload.items() if key not in fields}
+
+
+def _first_difference(got: dict, expected: dict) -> str:
+    for key in sorted(set(got) | set(expected)):
+        if got.get(key) != expected.get(key):
+            return f"{key}: {str(got.get(key))[:60]} != {str(expected.get(key))[:60]}"
+    return "?"
+
+
+# -- ingestion as separate processes, the way a scheduler runs it ------------------------------
+
+
+def ingestion_command(stage: str, endpoint: str, warehouse: Path, page_size: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "ingestion.ingest",
+        stage,
+        "--endpoint",
+        endpoint,
+        "--warehouse",
+        str(warehouse),
+        "--page-size",
+        str(page_size),
+    ]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a child process: this one, the venv on PATH, plus `extra`."""
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.update(extra)
+    return env
+
+
+def start(command: list[str], env: dict[str, str] | None = None, **options) -> subprocess.Popen:
+    """Start a child in its own process group (so a kill reaches all of it)."""
+    return subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env or child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **options,
+    )
+
+
+def kill_hard(process: subprocess.Popen) -> None:
+    """`kill -9` the child's whole process group and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
+
+
+def run_stages(endpoint: str, warehouse: Path, page_size: int, stages=STAGES) -> float:
+    """Run the ingestion CLI stage after stage; fails on an error; returns the seconds taken."""
+    began = time.monotonic()
+    for stage in stages:
+        process = start(ingestion_command(stage, endpoint, warehouse, page_size))
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, f"{stage} failed:\n{err[-3000:]}"
+    return time.monotonic() - began
+
+
+def kill_stages_at(
+    endpoint: str, warehouse: Path, page_size: int, kill_after: float, stages=STAGES
+) -> str | None:
+    """Run the stages and `kill -9` whichever runs `kill_after` seconds in; returns its name
+    (None when the stages finished first)."""
+    deadline = time.monotonic() + kill_after
+    for stage in stages:
+        process = start(ingestion_command(stage, endpoint, warehouse, page_size))
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            kill_hard(process)
+            return stage
+        out, err = process.communicate()
+        assert process.returncode == 0, f"{stage} failed before the kill:\n{err[-3000:]}"
+    return None
