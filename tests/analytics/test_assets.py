@@ -51,7 +51,7 @@ def materialize_analytics(warehouse_path, report_dir) -> dg.ExecuteInProcessResu
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory):
     """The synthetic ecosystem written as contract tables, then every analytics asset."""
-    from conftest import specs_from_records, write_contract_tables
+    from contract_tables import specs_from_records, write_contract_tables
 
     root = tmp_path_factory.mktemp("analytics")
     path = write_contract_tables(
