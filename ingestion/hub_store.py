@@ -128,12 +128,12 @@ class HubStore:
         for record in records:
             item = record["model"]
             oid = model_oid(item)
-            if oid in self._versions:  # a repeated record: the later one wins
-                self._versions[oid] = [Version(-math.inf, item, _pack(record.get("readme")))]
-                continue
+            # A repeated `_id` (a renamed repo recorded twice): the later record wins.
+            if oid not in self._versions:
+                self._add_live(oid)
             self._versions[oid] = [Version(-math.inf, item, _pack(record.get("readme")))]
-            self._oids_by_id.setdefault(item["id"], []).append(oid)
-            self._add_live(oid)
+            if oid not in self._oids_by_id.setdefault(item["id"], []):
+                self._oids_by_id[item["id"]].append(oid)
             latest = max(latest, item.get("lastModified") or "", item.get("createdAt") or "")
         if snapshot_time is None:
             snapshot_time = synthetic.parse_hub_time(latest) if latest else synthetic.SNAPSHOT_TIME

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -44,7 +43,7 @@ def start_hub() -> Iterator[Callable[..., LocalHubServer]]:
             key: options.pop(key) for key in ("seed", "rates", "tick_seconds") if key in options
         }
         store_options.setdefault("rates", STILL)
-        store = HubStore(copy.deepcopy(list(records)), **store_options)
+        store = HubStore(list(records), **store_options)  # a store never mutates its input
         options.setdefault("access", Access(frozenset({FULL_TOKEN}), frozenset({NO_ACCESS_TOKEN})))
         server = serve_store(
             store, faults=FaultPlan.from_texts(list(faults), fault_seed), **options
