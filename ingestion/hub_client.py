@@ -19,10 +19,9 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx2
-from huggingface_hub import hf_hub_url
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
@@ -199,7 +198,9 @@ class HubClient:
 
     def readme(self, repo_id: str, revision: str | None) -> bytes | None:
         """README.md bytes at a revision, or None when the repository has no README (404)."""
-        url = hf_hub_url(repo_id, "README.md", revision=revision, endpoint=self.endpoint)
+        # `hf_hub_url` would validate the id and reject real, older repo ids (over 96 chars).
+        revision = quote(revision or "main", safe="")
+        url = f"{self.endpoint}/{quote(repo_id, safe='/')}/resolve/{revision}/README.md"
         try:
             _, body = request(
                 url,

@@ -6,6 +6,7 @@ import copy
 import socket
 
 import dagster as dg
+from ingestion_helpers import client_for, hub_serving, open_warehouse, source_cards, stored_cards
 
 from ingestion.cards import fetch_cards
 from ingestion.hub_client import HubClient, RetryPolicy
@@ -13,8 +14,6 @@ from ingestion.ingest import ingest_models
 from ingestion.synthetic import generate
 from orchestration.defs.ingestion.assets import hub_model_cards, hub_models
 from orchestration.defs.resources import HubResource, WarehouseResource
-
-from .helpers import client_for, hub_serving, open_warehouse, source_cards, stored_cards
 
 
 def free_port() -> int:

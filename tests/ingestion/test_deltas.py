@@ -5,14 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
-from ingestion.hub_client import EXPAND_FIELDS
-from ingestion.ingest import ingest_models
-from ingestion.local_hub import read_snapshot
-from ingestion.sweep import SuspiciousSweepError, sweep_deletions
-from ingestion.warehouse import read_state
-
-from .helpers import (
+from ingestion_helpers import (
     client_for,
     evolve,
     hub_serving,
@@ -21,6 +14,12 @@ from .helpers import (
     source_models,
     stored_models,
 )
+
+from ingestion.hub_client import EXPAND_FIELDS
+from ingestion.ingest import ingest_models
+from ingestion.local_hub import read_snapshot
+from ingestion.sweep import SuspiciousSweepError, sweep_deletions
+from ingestion.warehouse import read_state
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from ingestion_helpers import client_for, open_warehouse, stored_cards, stored_models
 
 from ingestion.cards import fetch_cards
 from ingestion.hub_client import HubUnavailableError, RetryPolicy
@@ -17,8 +18,6 @@ from ingestion.popularity import refresh_popularity
 from ingestion.sweep import sweep_deletions
 from ingestion.synthetic import generate
 from ingestion.warehouse import read_state
-
-from .helpers import client_for, open_warehouse, stored_cards, stored_models
 
 STILL = EvolutionRates.parse("none")
 

@@ -8,14 +8,7 @@ from datetime import timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from ingestion.hub_client import EXPAND_FIELDS
-from ingestion.importers import import_snapshot
-from ingestion.ingest import ingest_models
-from ingestion.synthetic import generate, write_jsonl
-from ingestion.warehouse import read_state
-
-from .helpers import (
+from ingestion_helpers import (
     client_for,
     evolve,
     hub_serving,
@@ -26,6 +19,12 @@ from .helpers import (
     stored_cards,
     stored_models,
 )
+
+from ingestion.hub_client import EXPAND_FIELDS
+from ingestion.importers import import_snapshot
+from ingestion.ingest import ingest_models
+from ingestion.synthetic import generate, write_jsonl
+from ingestion.warehouse import read_state
 
 PAPER_COLUMNS = [
     "model_id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",

@@ -10,12 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from ingestion_helpers import (
+    open_warehouse,
+    source_cards,
+    source_models,
+    stored_cards,
+    stored_models,
+)
 
 from ingestion.config import PROJECT_ROOT
 from ingestion.local_hub import read_snapshot
 from ingestion.warehouse import read_state
-
-from .helpers import open_warehouse, source_cards, source_models, stored_cards, stored_models
 
 
 def run_ingest(what: str, endpoint: str, warehouse: Path, kill_after: float | None) -> bool:

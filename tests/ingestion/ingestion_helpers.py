@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pytest
 
+from ingestion.config import PROJECT_ROOT
 from ingestion.hub_client import HubClient, RetryPolicy
 from ingestion.local_hub import serve
 from ingestion.synthetic import write_jsonl
@@ -103,3 +105,11 @@ def evolve(records: list[dict], *, edit: int, rename: int, delete: int, add: int
         record["model"]["_id"] = f"new{index:021d}"
         record["model"]["lastModified"] = newest.replace(newest[:4], str(int(newest[:4]) + 2))
     return later + fresh
+
+
+def real_fixture(name: str) -> Path:
+    """A file of ../shared/hub_fixtures, or skip (a fresh clone has none)."""
+    path = PROJECT_ROOT.parent / "shared" / "hub_fixtures" / name
+    if not path.exists():
+        pytest.skip(f"real Hub fixture {name} not found in {path.parent}")
+    return path
