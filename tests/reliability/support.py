@@ -27,7 +27,6 @@ from tests.ingestion.ingestion_helpers import listed_fields
 # Fields a listing cannot refresh without a new commit: renames (the sweep moves `model_id`,
 # not the stored payload) and popularity (its own stream, `raw.hub_model_popularity`).
 MOVES_WITHOUT_COMMIT = ("id", "modelId", "author", "downloads", "likes", "trendingScore")
-STAGES = ("models", "sweep", "cards")
 
 
 def set_faults(server, specs: list[str], seed: int = 0) -> None:
@@ -163,19 +162,10 @@ def _first_difference(got: dict, expected: dict) -> str:
 # -- ingestion as separate processes, the way a scheduler runs it ------------------------------
 
 
-def ingestion_command(stage: str, endpoint: str, warehouse: Path, page_size: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "ingestion.ingest",
-        stage,
-        "--endpoint",
-        endpoint,
-        "--warehouse",
-        str(warehouse),
-        "--page-size",
-        str(page_size),
-    ]
+def chain_command(endpoint: str, warehouse: Path, page_size: int) -> list[str]:
+    """The ingestion CLI's stages in one process (`tests/reliability/ingest_chain.py`)."""
+    module = "tests.reliability.ingest_chain"
+    return [sys.executable, "-m", module, endpoint, str(warehouse), str(page_size)]
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -200,6 +190,13 @@ def start(command: list[str], env: dict[str, str] | None = None, **options) -> s
     )
 
 
+def finish(process: subprocess.Popen, what: str = "ingestion") -> str:
+    """Wait for a child; fail with its stderr when it failed; returns its stderr."""
+    _, err = process.communicate(timeout=600)
+    assert process.returncode == 0, f"{what} failed:\n{err[-3000:]}"
+    return err
+
+
 def kill_hard(process: subprocess.Popen) -> None:
     """`kill -9` the child's whole process group and reap it."""
     with contextlib.suppress(ProcessLookupError):
@@ -207,29 +204,14 @@ def kill_hard(process: subprocess.Popen) -> None:
     process.communicate()
 
 
-def run_stages(endpoint: str, warehouse: Path, page_size: int, stages=STAGES) -> float:
-    """Run the ingestion CLI stage after stage; fails on an error; returns the seconds taken."""
+def requests_served(server) -> int:
+    with server.stats.lock:
+        return sum(server.stats.requests.values())
+
+
+def wait_for_first_request(server, process: subprocess.Popen, before: int) -> float:
+    """Block until the child has sent the Hub its first request; returns the seconds waited."""
     began = time.monotonic()
-    for stage in stages:
-        process = start(ingestion_command(stage, endpoint, warehouse, page_size))
-        out, err = process.communicate(timeout=300)
-        assert process.returncode == 0, f"{stage} failed:\n{err[-3000:]}"
+    while requests_served(server) == before and process.poll() is None:
+        time.sleep(0.005)
     return time.monotonic() - began
-
-
-def kill_stages_at(
-    endpoint: str, warehouse: Path, page_size: int, kill_after: float, stages=STAGES
-) -> str | None:
-    """Run the stages and `kill -9` whichever runs `kill_after` seconds in; returns its name
-    (None when the stages finished first)."""
-    deadline = time.monotonic() + kill_after
-    for stage in stages:
-        process = start(ingestion_command(stage, endpoint, warehouse, page_size))
-        try:
-            process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            kill_hard(process)
-            return stage
-        out, err = process.communicate()
-        assert process.returncode == 0, f"{stage} failed before the kill:\n{err[-3000:]}"
-    return None
