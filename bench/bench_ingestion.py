@@ -1,0 +1,125 @@
+"""Ingestion throughput: listing from the local Hub, the parse+write path alone, importers.
+
+Usage: `.venv/bin/python -m bench.bench_ingestion [--models 20000] [--out results.json]`.
+The local Hub runs as its own process (as the real Hub would be remote), so the client's
+numbers are not shared with the server's GIL. Goal: >= 20,000 models/s parsed and written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ingestion.config import PROJECT_ROOT
+from ingestion.hub_client import EXPAND_FIELDS, HubClient
+from ingestion.importers import import_snapshot
+from ingestion.ingest import ingest_models, split_records
+from ingestion.synthetic import generate, write_jsonl
+from ingestion.warehouse import connect, ensure_raw_schema, transaction, utc_now, write_models
+
+
+def start_hub(source: Path) -> tuple[subprocess.Popen, str]:
+    port_file = Path(tempfile.mkdtemp()) / "port"
+    command = [sys.executable, "-m", "ingestion.local_hub", "--source", str(source)]
+    command += ["--port", "0", "--port-file", str(port_file), "--evolution", "none"]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL)
+    while not port_file.exists() or not port_file.read_text():
+        if process.poll() is not None:
+            raise RuntimeError("the local Hub did not start")
+        time.sleep(0.1)
+    return process, f"http://127.0.0.1:{port_file.read_text()}"
+
+
+def bench_listing(snapshot: Path, folder: Path, n_models: int) -> dict:
+    hub, endpoint = start_hub(snapshot)
+    try:
+        client = HubClient(endpoint)
+        fetch_seconds = 0.0
+        fetch_page = client.fetch_page
+
+        def timed_fetch(cursor):
+            nonlocal fetch_seconds
+            started = time.perf_counter()
+            try:
+                return fetch_page(cursor)
+            finally:
+                fetch_seconds += time.perf_counter() - started
+
+        client.fetch_page = timed_fetch
+        with connect(folder / "listing.duckdb") as con:
+            ensure_raw_schema(con)
+            started = time.perf_counter()
+            result = ingest_models(con, client)
+            seconds = time.perf_counter() - started
+    finally:
+        hub.terminate()
+        hub.wait()
+    assert result.listed == n_models
+    return {
+        "models": n_models,
+        "seconds": round(seconds, 2),
+        "models_per_second": round(n_models / seconds),
+        "http_and_json_seconds": round(fetch_seconds, 2),
+        "parse_and_write_seconds": round(seconds - fetch_seconds, 2),
+        "parse_and_write_models_per_second": round(n_models / (seconds - fetch_seconds)),
+    }
+
+
+def bench_parse_and_write(records: list[dict], folder: Path) -> dict:
+    """The client side alone: pages already in memory, validated and committed one by one."""
+    items = [
+        {k: r["model"][k] for k in ("_id", "id", *EXPAND_FIELDS) if k in r["model"]}
+        for r in records
+    ]
+    with connect(folder / "write.duckdb") as con:
+        ensure_raw_schema(con)
+        started = time.perf_counter()
+        for start in range(0, len(items), 1000):
+            good, _ = split_records(items[start : start + 1000])
+            with transaction(con):
+                write_models(con, good, utc_now())
+        seconds = time.perf_counter() - started
+    return {"seconds": round(seconds, 2), "models_per_second": round(len(items) / seconds)}
+
+
+def bench_import(snapshot: Path, folder: Path) -> dict:
+    with connect(folder / "import.duckdb") as con:
+        ensure_raw_schema(con)
+        result = import_snapshot(con, snapshot)
+    return {
+        "rows": result.rows,
+        "seconds": round(result.seconds, 2),
+        "rows_per_second": round(result.rows_per_second),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=20_000)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="bench-ingestion-"))
+    records = list(generate(args.models, seed=1))
+    snapshot = folder / "snapshot.jsonl.gz"
+    write_jsonl(iter(records), snapshot)
+    results = {
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+        "listing_from_local_hub": bench_listing(snapshot, folder, args.models),
+        "parse_and_write_only": bench_parse_and_write(records, folder),
+        "import_fixture_jsonl": bench_import(snapshot, folder),
+    }
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Measure one command: wall time, CPU time and peak memory of its whole process tree."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+
+import psutil
+
+
+@dataclass
+class Measurement:
+    step: str
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    rows: int | None = None
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    try:
+        processes = [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    for member in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += member.memory_info().rss
+    return total
+
+
+def run_measured(
+    step: str, argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None
+) -> Measurement:
+    """Run `argv` to completion, sampling the RSS of its process tree every 50 ms."""
+    before = os.times()
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, env={**os.environ, **(env or {})}, cwd=cwd)
+    watched = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, _tree_rss(watched))
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    after = os.times()
+    if process.returncode != 0:
+        raise RuntimeError(f"benchmark step {step!r} failed with exit code {process.returncode}")
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    return Measurement(step=step, wall_s=wall, cpu_s=cpu, peak_rss_mb=peak / 2**20)

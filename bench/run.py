@@ -1,0 +1,245 @@
+"""`make bench`: the warehouse at Hub scale, side by side with the paper's approach.
+
+Usage: `python -m bench.run --models 100000 [--skip-http] [--skip-baseline]`.
+
+Every step runs as its own process and is measured for wall time, CPU time and the peak
+memory of its process tree. The results table is printed and appended, with the machine
+and package versions, to `BENCHMARKS.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import duckdb
+import psutil
+
+from bench.measure import Measurement, run_measured
+from ingestion.config import PROJECT_ROOT
+
+PY = sys.executable
+DBT = str(Path(sys.executable).parent / "dbt")
+DBT_DIR = str(PROJECT_ROOT / "dbt_project")
+RESULTS = PROJECT_ROOT / "bench" / "results"
+
+
+def dbt_build(step: str, warehouse: Path, *extra: str) -> Measurement:
+    return run_measured(
+        step,
+        [DBT, "build", "--project-dir", DBT_DIR, "--profiles-dir", DBT_DIR, "--quiet", *extra],
+        env={"HUBGENOME_WAREHOUSE": str(warehouse)},
+    )
+
+
+def count(warehouse: Path, sql: str, params: dict | None = None) -> int:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or {}).fetchone()[0]
+    finally:
+        con.close()
+
+
+def start_hub(snapshot: Path) -> tuple[subprocess.Popen, str]:
+    port_file = Path(tempfile.mkdtemp()) / "port"
+    hub = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "ingestion.local_hub",
+            "--source",
+            str(snapshot),
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    while not (port_file.exists() and port_file.read_text()):
+        if hub.poll() is not None:
+            raise RuntimeError("the local Hub did not start")
+        time.sleep(0.2)
+    return hub, f"http://127.0.0.1:{port_file.read_text()}"
+
+
+def run(models: int, skip_http: bool, skip_baseline: bool) -> list[Measurement]:
+    workdir = RESULTS / f"{models}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    snapshot = workdir / "snapshot.jsonl.gz"
+    imported = workdir / "imported.duckdb"
+    listed = workdir / "listed.duckdb"
+    for stale in (imported, listed, snapshot):
+        stale.unlink(missing_ok=True)
+    results: list[Measurement] = []
+
+    step = run_measured(
+        "generate synthetic ecosystem",
+        [
+            PY,
+            "-m",
+            "ingestion.synthetic",
+            "--models",
+            str(models),
+            "--seed",
+            "1",
+            "--out",
+            str(snapshot),
+        ],
+    )
+    step.rows = models
+    results.append(step)
+
+    step = run_measured(
+        "bootstrap import of the snapshot file",
+        [PY, "-m", "ingestion.importers", str(snapshot), "--warehouse", str(imported)],
+    )
+    step.rows = count(imported, "select count(*) from raw.hub_models")
+    results.append(step)
+
+    if not skip_http:
+        hub, endpoint = start_hub(snapshot)
+        try:
+            for what in ("models", "cards"):
+                step = run_measured(
+                    f"ingestion through the local Hub: {what}",
+                    [
+                        PY,
+                        "-m",
+                        "ingestion.ingest",
+                        what,
+                        "--endpoint",
+                        endpoint,
+                        "--warehouse",
+                        str(listed),
+                    ],
+                )
+                table = "hub_models" if what == "models" else "hub_card_fetches"
+                step.rows = count(listed, f"select count(*) from raw.{table}")
+                results.append(step)
+        finally:
+            hub.terminate()
+            hub.wait()
+
+    step = dbt_build("full dbt build (run + tests)", imported, "--full-refresh")
+    step.rows = count(imported, "select count(*) from marts.dim_model_family")
+    results.append(step)
+    full_build = step
+
+    step = run_measured(
+        "analytics assets (Dagster)",
+        [PY, "-m", "bench.analytics_step"],
+        env={"HUBGENOME_WAREHOUSE": str(imported)},
+    )
+    results.append(step)
+
+    for fraction in (0.01, 0.0001):
+        before = datetime.now(UTC).replace(tzinfo=None)
+        delta = run_measured(
+            f"apply a {fraction:.2%} delta",
+            [PY, "-m", "bench.delta", str(imported), "--fraction", str(fraction)],
+        )
+        delta.rows = count(
+            imported,
+            "select count(*) from raw.hub_models where changed_at >= $before",
+            {"before": before},
+        )
+        results.append(delta)
+        step = dbt_build(f"incremental dbt build after the {fraction:.2%} delta", imported)
+        step.note = f"{step.wall_s / full_build.wall_s:.1%} of the full build"
+        results.append(step)
+    step = dbt_build("full-refresh dbt build on the same data", imported, "--full-refresh")
+    results.append(step)
+
+    if not skip_baseline:
+        ours = run_measured(
+            "ours: marts + analytics read for comparison",
+            [PY, "-m", "bench.compare", "ours", str(imported), str(workdir / "ours.json")],
+        )
+        baseline = run_measured(
+            "paper baseline (networkx, Python loops)",
+            [PY, "-m", "bench.compare", "baseline", str(imported), str(workdir / "baseline.json")],
+        )
+        verdict = subprocess.run(
+            [
+                PY,
+                "-m",
+                "bench.compare",
+                "check",
+                str(workdir / "ours.json"),
+                str(workdir / "baseline.json"),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        baseline.note = verdict.stdout.strip().replace("\n", "; ")
+        ours.note = f"baseline / ours (dbt build) = {baseline.wall_s / full_build.wall_s:.1f}x"
+        results += [ours, baseline]
+    return results
+
+
+def environment() -> str:
+    packages = ", ".join(
+        f"{name} {version(name)}"
+        for name in (
+            "dagster",
+            "dbt-core",
+            "dbt-duckdb",
+            "duckdb",
+            "pandas",
+            "huggingface_hub",
+            "networkx",
+        )
+    )
+    return (
+        f"{platform.node()}: {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, Python {platform.python_version()}; "
+        f"{packages}"
+    )
+
+
+def table(models: int, results: list[Measurement]) -> str:
+    lines = [
+        f"### {models:,} models, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        environment(),
+        "",
+        "| step | wall s | CPU s | peak RSS MB | rows | note |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for m in results:
+        rows = f"{m.rows:,}" if m.rows is not None else ""
+        cells = (m.step, f"{m.wall_s:.1f}", f"{m.cpu_s:.1f}", f"{m.peak_rss_mb:,.0f}", rows, m.note)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=100_000)
+    parser.add_argument("--skip-http", action="store_true", help="skip ingestion over HTTP")
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--no-record", action="store_true", help="do not append BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    results = run(args.models, args.skip_http, args.skip_baseline)
+    text = table(args.models, results)
+    print(text)
+    (RESULTS / f"{args.models}" / "results.json").write_text(
+        json.dumps([m.as_dict() for m in results], indent=2)
+    )
+    if not args.no_record:
+        with open(PROJECT_ROOT / "BENCHMARKS.md", "a", encoding="utf-8") as out:
+            out.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
