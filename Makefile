@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: install manifest run test lint dev clean
+.PHONY: install manifest run test lint dev clean bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ run: manifest
 
 test: manifest
 	$(PY) -m pytest
+
+# Hub-scale benchmark; appends its table to BENCHMARKS.md. MODELS=2000000 for the full size.
+MODELS ?= 100000
+bench: manifest
+	$(PY) -m bench.run --models $(MODELS)
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
