@@ -414,12 +414,7 @@ class HubStore:
         if readme is None:  # cardData is the README's header: no README, no cardData
             return None
         item["cardData"] = card
-        body = readme
-        if readme.startswith("---\n"):
-            end = readme.find("\n---", 4)
-            if end != -1:
-                body = readme[end + 4 :].lstrip("\n")
-        return synthetic.card_header(card) + "\n" + body
+        return synthetic.with_card_header(readme, card)
 
 
 def traits_from_item(item: dict) -> synthetic.Traits:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import io
 import json
 import math
 import random
@@ -115,7 +116,9 @@ LANGUAGES = (
     ("ur", 0.4),
 )
 LANGUAGE_CODES = tuple(code for code, _ in LANGUAGES)
-MULTILINGUAL_SHARE = 0.1  # of the models with languages: many languages at once (with en)
+# Of the roots with languages, the share with many at once (always with en): base models are
+# often multilingual, their descendants rarely (paper section 4.7: 6.6 -> 1.8 languages).
+MULTILINGUAL_SHARE = 0.25
 ENGLISH_ONLY_SHARE = 0.82  # of the models with one language
 
 # Shares of the models that have a pipeline_tag / library_name (paper section 4.4).
@@ -191,6 +194,7 @@ CARD_SHRINK = {
 # Chance that a child reduces a multilingual parent to English only, per relation.
 ENGLISH_DRIFT = {"finetune": 0.8, "adapter": 0.65, "quantized": 0.1, "merge": 0.1}
 ROOT_CARD_SHARE = 0.53  # children almost always have a card; overall about 67%
+AUTO_PARENT_REJECTION = 0.9  # chance a drawn parent with a template card is drawn again
 TEMPLATE_FIDELITY = 0.85  # chance a child copies its parent's sibling template, trait by trait
 PRIVATE_SHARE = 0.0  # the snapshot as an anonymous listing sees it; tests add private repos
 GATED_SHARE = 0.03
@@ -282,7 +286,7 @@ def root_traits(rng: random.Random) -> Traits:
     languages: tuple[str, ...] = ()
     if rng.random() < LANGUAGED_SHARE:
         if rng.random() < MULTILINGUAL_SHARE:
-            count = min(len(LANGUAGE_CODES) - 1, int(rng.paretovariate(0.9)) + 1)
+            count = min(len(LANGUAGE_CODES) - 1, int(rng.paretovariate(0.7)) + 2)
             languages = tuple(sorted(("en", *rng.sample(LANGUAGE_CODES[1:], count))))
         else:
             english_only = rng.random() < ENGLISH_ONLY_SHARE
@@ -762,7 +766,7 @@ def generate(n_models: int, seed: int = 0, messes: bool = True) -> Iterator[dict
         if index and rng.random() < SHARE_WITH_PARENT:
             relation = _pick(rng, _RELATION_TABLE)
             wanted = rng.choice(MERGE_PARENTS) if relation == "merge" else 1
-            for _ in range(wanted * 3):
+            for _ in range(wanted * 6):
                 if len(parents) == wanted:
                     break
                 recent = genome.recent_parents
@@ -770,6 +774,8 @@ def generate(n_models: int, seed: int = 0, messes: bool = True) -> Iterator[dict
                     candidate = recent[rng.randrange(len(recent))]
                 else:
                     candidate = rng.randrange(index)
+                if genome.auto[candidate] and rng.random() < AUTO_PARENT_REJECTION:
+                    continue  # Trainer-template models are leaves far more often than bases
                 if candidate not in parents:
                     parents.append(candidate)
         if parents:
@@ -824,9 +830,20 @@ def _close_cycle(earlier: dict, later_id: str, later: dict) -> None:
         extra = [f"base_model:{parent}", f"base_model:finetune:{parent}"]
         record["model"]["tags"] = [t for t in tags if t not in extra] + extra
         card = record["model"].get("cardData")
-        if card is not None:
+        if card is not None and record["readme"] is not None:
             existing = card.get("base_model")
             card["base_model"] = [*(existing if isinstance(existing, list) else []), parent]
+            record["readme"] = with_card_header(record["readme"], card)
+
+
+def with_card_header(readme: str, card_data: dict) -> str:
+    """The README with its YAML header replaced by (or, without one, given) `card_data`'s."""
+    body = readme
+    if readme.startswith("---\n"):
+        end = readme.find("\n---", 4)
+        if end != -1:
+            body = readme[end + 4 :].lstrip("\n")
+    return card_header(card_data) + "\n" + body
 
 
 def write_jsonl(records: Iterable[dict], path: Path, compresslevel: int = 1) -> int:
@@ -834,8 +851,9 @@ def write_jsonl(records: Iterable[dict], path: Path, compresslevel: int = 1) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     encode = json.JSONEncoder(separators=(",", ":")).encode
-    if path.suffix == ".gz":
-        opened = gzip.open(path, "wt", encoding="utf-8", compresslevel=compresslevel)  # noqa: SIM115
+    if path.suffix == ".gz":  # mtime=0: the same seed gives the same bytes
+        raw = gzip.GzipFile(path, "wb", compresslevel=compresslevel, mtime=0)
+        opened = io.TextIOWrapper(raw, encoding="utf-8")
     else:
         opened = open(path, "w", encoding="utf-8")  # noqa: SIM115
     with opened as out:
