@@ -29,6 +29,8 @@ def parse_hub_time(value: str | None) -> datetime | None:
     """`2025-01-29T08:29:22.000Z` -> naive UTC datetime; None stays None; junk raises."""
     if value is None or value == "":
         return None
+    if len(value) == 24 and value[-1] == "Z":  # the Hub's own format: already UTC
+        return datetime.fromisoformat(value[:-1])
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
