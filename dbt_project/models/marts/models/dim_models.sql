@@ -38,7 +38,7 @@ card_features as (
         coalesce(cards.fetch_status, 'not_fetched') as card_fetch_status,
         cards.card_text,
         cards.fetched_at as card_fetched_at,
-        coalesce(length(trim(cards.card_text)) > 0, false) as has_card,
+        coalesce(regexp_matches(cards.card_text, '{{ non_whitespace() }}'), false) as has_card,
         lower(cards.card_text) as card_lower
     from changed_models
     left join cards on cards.model_oid = changed_models.model_oid
@@ -68,7 +68,7 @@ select
         as card_length_chars,
     case
         when card_features.has_card
-            then length(string_split_regex(trim(card_features.card_text), '\s+'))
+            then len(regexp_extract_all(card_features.card_text, '{{ non_whitespace() }}+'))
     end as card_length_words,
     card_features.has_card and (
         contains(card_features.card_lower, 'automatically generated')

@@ -1,0 +1,450 @@
+"""The dbt marts on real DuckDB files: built from generated and hand-made Hub payloads,
+checked against an independent Python reading of the definitions, and incremental runs
+checked against full refreshes."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from ingestion.importers import import_snapshot
+from ingestion.local_hub import read_snapshot
+from ingestion.warehouse import connect, ensure_raw_schema
+from tests.dbt.helpers import (
+    card_features,
+    copy_warehouse,
+    declared_edges,
+    families,
+    load_models,
+    mart_tables,
+    primary_relation,
+    query,
+    run_dbt,
+)
+
+COMPARED_SCHEMAS = ("intermediate", "marts")
+
+
+@pytest.fixture(scope="module")
+def dbt_target(tmp_path_factory):
+    """dbt artefacts for this module, away from the project's own target/."""
+    return tmp_path_factory.mktemp("dbt_target")
+
+
+@pytest.fixture(scope="module")
+def synthetic_warehouse(tmp_path_factory, synthetic_snapshot, dbt_target):
+    """The session's synthetic ecosystem imported into raw and built once with `dbt build`."""
+    path = tmp_path_factory.mktemp("synthetic") / "warehouse.duckdb"
+    with connect(path) as con:
+        ensure_raw_schema(con)
+        import_snapshot(con, synthetic_snapshot)
+    run_dbt(path, dbt_target, "build")
+    return path
+
+
+def test_edges_match_the_tags_and_card_headers(synthetic_warehouse, synthetic_snapshot):
+    payloads = [record["model"] for record in read_snapshot(synthetic_snapshot)]
+    models = {payload["id"] for payload in payloads}
+    truth = declared_edges(payloads)
+    rows = query(
+        synthetic_warehouse,
+        "select parent_id, child_id, relation, relation_tags, edge_sources, parent_in_hub "
+        "from marts.fct_model_edges",
+    )
+    stored = {
+        (p, c): (r, set(tags), set(sources), in_hub) for p, c, r, tags, sources, in_hub in rows
+    }
+    assert set(stored) == set(truth)
+    for key, edge in truth.items():
+        assert stored[key] == (
+            primary_relation(edge["relations"]),
+            edge["relations"],
+            edge["sources"],
+            key[0] in models,
+        ), key
+    assert {r for r, *_ in stored.values()} >= {"finetune", "adapter", "quantized", "merge"}
+
+
+def test_families_follow_the_primary_parent_rule(synthetic_warehouse, synthetic_snapshot):
+    payloads = [record["model"] for record in read_snapshot(synthetic_snapshot)]
+    expected = families({payload["id"] for payload in payloads}, declared_edges(payloads))
+    rows = query(
+        synthetic_warehouse,
+        "select model_id, family_root_id, depth, primary_parent_id, is_in_cycle "
+        "from marts.dim_model_family",
+    )
+    stored = {m: {"root": r, "depth": d, "parent": p, "in_cycle": c} for m, r, d, p, c in rows}
+    assert stored == expected
+    assert max(row["depth"] for row in expected.values()) >= 2
+
+    sizes = dict(
+        query(synthetic_warehouse, "select family_root_id, n_models from marts.family_stats")
+    )
+    counted: dict[str, int] = {}
+    for row in expected.values():
+        counted[row["root"]] = counted.get(row["root"], 0) + 1
+    assert sizes == counted
+
+
+def test_card_features_match_the_papers_rules(synthetic_warehouse, synthetic_snapshot):
+    readmes = {r["model"]["id"]: r["readme"] for r in read_snapshot(synthetic_snapshot)}
+    rows = query(
+        synthetic_warehouse,
+        "select model_id, has_card, card_length_chars, card_length_words, card_is_auto_generated "
+        "from marts.dim_models",
+    )
+    assert {model_id: tuple(rest) for model_id, *rest in rows} == {
+        model_id: card_features(text) for model_id, text in readmes.items()
+    }
+    assert any(auto for *_, auto in rows) and not all(has for _, has, *_ in rows)
+
+
+def test_marts_are_exported_as_parquet(synthetic_warehouse):
+    exports = synthetic_warehouse.parent / "exports"
+    with connect(synthetic_warehouse, read_only=True) as con:
+        marts = [name.split(".")[1] for name in mart_tables(con, ("marts",))]
+        for mart in ("fct_model_edges", "dim_models", "dim_model_family", "family_stats"):
+            assert mart in marts
+        for mart in marts:
+            if mart in ("license_categories", "license_category_ranks", "license_aliases"):
+                continue  # seeds are reference data, not exported
+            if mart in ("iso_639_1_languages", "license_violation_rules"):
+                continue
+            file = exports / f"{mart}.parquet"
+            assert file.exists(), mart
+            (in_file,) = con.execute(
+                "select count(*) from read_parquet($file)", {"file": str(file)}
+            ).fetchone()
+            (in_table,) = con.execute(f"select count(*) from marts.{mart}").fetchone()
+            assert in_file == in_table, mart
+
+
+def _payloads(warehouse):
+    return {
+        model_id: json.loads(payload)
+        for model_id, payload in query(
+            warehouse, "select model_id, payload from raw.hub_models where deleted_at is null"
+        )
+    }
+
+
+def _with_lineage(payload: dict, parents: list[tuple[str, str | None]]) -> dict:
+    """The payload with its lineage replaced by `parents` [(parent id, relation or None)]."""
+    changed = dict(payload)
+    tags = [tag for tag in payload["tags"] if not tag.startswith("base_model:")]
+    for parent, relation in parents:
+        tags.append(f"base_model:{parent}")
+        if relation:
+            tags.append(f"base_model:{relation}:{parent}")
+    changed["tags"] = tags
+    if payload.get("cardData"):
+        changed["cardData"] = {
+            key: value for key, value in payload["cardData"].items() if key != "base_model"
+        }
+    return changed
+
+
+def _apply_delta(warehouse) -> dict[str, str]:
+    """Touch a handful of models in every way the Hub can; returns the ones touched by role."""
+    payloads = _payloads(warehouse)
+    family = query(
+        warehouse,
+        """
+        select f.model_id, f.family_root_id, f.depth, f.primary_parent_id,
+               (select count(*) from marts.dim_model_family as c
+                where c.primary_parent_id = f.model_id)
+        from marts.dim_model_family f order by f.model_id
+        """,
+    )
+    with_children = [m for m, _, depth, _, n in family if n >= 2 and depth >= 1]
+    roots_with_children = [m for m, _, depth, _, n in family if n >= 2 and depth == 0]
+    lonely_roots = [m for m, _, depth, _, n in family if n == 0 and depth == 0]
+    roles = {
+        "popular_root": roots_with_children[0],
+        "detached": with_children[0],
+        "reparented": with_children[1],
+        "new_parent": roots_with_children[1],
+        "renamed": roots_with_children[2],
+        "deleted": with_children[2],
+        "cycle_a": lonely_roots[0],
+        "cycle_b": lonely_roots[1],
+        "self_loop": lonely_roots[2],
+    }
+    root = dict(payloads[roles["popular_root"]], likes=payloads[roles["popular_root"]]["likes"] + 5)
+    renamed = dict(payloads[roles["renamed"]])
+    renamed["id"] = renamed["modelId"] = roles["renamed"] + "-v2"
+    new_child = dict(payloads[roles["cycle_a"]], _id="f" * 24, sha="e" * 40)
+    new_child["id"] = new_child["modelId"] = "newcomer/child-of-" + roles["reparented"]
+    new_child = _with_lineage(new_child, [(roles["reparented"], "adapter")])
+    changed = [
+        root,
+        _with_lineage(payloads[roles["detached"]], []),
+        _with_lineage(payloads[roles["reparented"]], [(roles["new_parent"], "finetune")]),
+        renamed,
+        _with_lineage(payloads[roles["cycle_a"]], [(roles["cycle_b"], "finetune")]),
+        _with_lineage(payloads[roles["cycle_b"]], [(roles["cycle_a"], "quantized")]),
+        _with_lineage(payloads[roles["self_loop"]], [(roles["self_loop"], None)]),
+        new_child,
+    ]
+    load_models(warehouse, changed, cards={roles["popular_root"]: "# A new card\n\nNew words."})
+    with connect(warehouse) as con:
+        con.execute(
+            "update raw.hub_models set deleted_at = now()::timestamp where model_id = $id",
+            {"id": roles["deleted"]},
+        )
+    return roles
+
+
+def _differences(left, right) -> dict[str, int]:
+    """Rows in one warehouse's dbt tables and not the other's, per table."""
+    con = duckdb.connect()
+    try:
+        con.execute("attach $path as l (read_only)", {"path": str(left)})
+        con.execute("attach $path as r (read_only)", {"path": str(right)})
+        con.execute("use l")
+        # dbt_watermarks is bookkeeping: it records when each model was built.
+        tables = [
+            t for t in mart_tables(con, COMPARED_SCHEMAS) if t != "intermediate.dbt_watermarks"
+        ]
+        differences = {}
+        for table in tables:
+            (count,) = con.execute(
+                f"""
+                select count(*) from (
+                    (select * from l.{table} except all select * from r.{table})
+                    union all
+                    (select * from r.{table} except all select * from l.{table})
+                )
+                """
+            ).fetchone()
+            differences[table] = count
+        return differences
+    finally:
+        con.close()
+
+
+def test_incremental_build_equals_full_refresh(synthetic_warehouse, tmp_path, dbt_target):
+    incremental = copy_warehouse(synthetic_warehouse, tmp_path / "incremental.duckdb")
+    roles = _apply_delta(incremental)
+    full = copy_warehouse(incremental, tmp_path / "full.duckdb")
+
+    run_dbt(incremental, dbt_target, "build")
+    run_dbt(full, dbt_target, "run", "--full-refresh")
+
+    differences = _differences(incremental, full)
+    assert "marts.dim_model_family" in differences and "marts.family_stats" in differences
+    assert differences == dict.fromkeys(differences, 0)
+
+    family = {
+        m: (root, depth, parent, in_cycle)
+        for m, root, depth, parent, in_cycle in query(
+            incremental,
+            "select model_id, family_root_id, depth, primary_parent_id, is_in_cycle "
+            "from marts.dim_model_family",
+        )
+    }
+    a, b = sorted([roles["cycle_a"], roles["cycle_b"]])
+    assert family[a] == (a, 0, None, True) and family[b] == (a, 1, a, True)
+    assert family[roles["detached"]][:3] == (roles["detached"], 0, None)
+    assert family[roles["reparented"]][2] == roles["new_parent"]
+    assert roles["deleted"] not in family and roles["renamed"] not in family
+    assert family[roles["renamed"] + "-v2"][1] == 0
+    (has_self_loop,) = query(
+        incremental,
+        "select has_self_loop from marts.dim_model_family where model_id = $id",
+        {"id": roles["self_loop"]},
+    )[0]
+    assert has_self_loop
+
+
+def test_incremental_build_recomputes_only_what_the_delta_touches(
+    synthetic_warehouse, tmp_path, dbt_target
+):
+    """Blank a column no change detection reads; after an incremental run, only the rows
+    that were recomputed have it back."""
+    warehouse = copy_warehouse(synthetic_warehouse, tmp_path / "marked.duckdb")
+    edges_before = query(warehouse, "select parent_id, child_id from marts.fct_model_edges")
+    roles = _apply_delta(warehouse)
+    changed = set(_payloads(warehouse)) - set(_payloads(synthetic_warehouse))
+    changed |= {roles[r] for r in ("popular_root", "detached", "reparented", "cycle_a", "cycle_b")}
+    changed.add(roles["self_loop"])
+    touched_parents = changed | {roles["renamed"], roles["deleted"]}
+    with connect(warehouse) as con:
+        con.execute("update marts.dim_model_family set is_merge_root = null")
+        con.execute("update marts.fct_model_edges set created_days_change = -1e9")
+        con.execute("update marts.family_stats set has_cycle = null")
+        (n_models,) = con.execute("select count(*) from marts.dim_model_family").fetchone()
+        (n_edges,) = con.execute("select count(*) from marts.fct_model_edges").fetchone()
+    run_dbt(warehouse, dbt_target, "run", "--select", "+family_stats")
+
+    recomputed_models = {
+        model_id
+        for (model_id,) in query(
+            warehouse, "select model_id from marts.dim_model_family where is_merge_root is not null"
+        )
+    }
+    recomputed_children = {
+        child_id
+        for (child_id,) in query(
+            warehouse,
+            "select distinct child_id from marts.fct_model_edges "
+            "where created_days_change is distinct from -1e9",
+        )
+    }
+    children_after = {c for (c,) in query(warehouse, "select child_id from marts.fct_model_edges")}
+    expected_children = changed | {c for p, c in edges_before if p in touched_parents}
+    (families_recomputed,) = query(
+        warehouse, "select count(*) from marts.family_stats where has_cycle is not null"
+    )[0]
+    touched = {roles[r] for r in ("detached", "reparented", "cycle_a", "cycle_b", "self_loop")}
+    assert touched <= recomputed_models
+    assert 0 < len(recomputed_models) < n_models / 4
+    assert recomputed_children == expected_children & children_after
+    assert 0 < len(recomputed_children) < n_edges / 2
+    assert 0 < families_recomputed < 50
+
+
+HAND_MADE = [
+    # (id, tags beyond the lineage, lineage [(parent, relation)], cardData)
+    ("lab/base", ["license:llama3", "en", "fr", "de"], [], {"license": "llama3"}),
+    ("lab/other-base", ["license:apache-2.0"], [], None),
+    ("a/ft", ["license:apache-2.0", "en"], [("lab/base", "finetune")], None),
+    ("a/ft-q", [], [("a/ft", "quantized"), ("a/ft", "finetune")], None),
+    ("b/two-parents", [], [("lab/other-base", "finetune"), ("a/ft", "adapter")], None),
+    ("c/merge", [], [("a/ft", "merge"), ("lab/other-base", "merge")], None),
+    ("d/self", [], [("d/self", None)], None),
+    ("e/orphan", [], [("gone/model", "finetune")], None),
+    ("f/loop-1", [], [("f/loop-2", "finetune")], None),
+    ("f/loop-2", [], [("f/loop-3", "finetune")], None),
+    ("f/loop-3", [], [("f/loop-1", "finetune")], None),
+    ("f/below-loop", [], [("f/loop-3", "finetune")], None),
+    ("g/card-only", [], [], {"base_model": ["lab/base", 7, {"odd": True}, None]}),
+    ("g/card-odd", [], [], {"base_model": {"id": "lab/base"}, "license": ["MIT", 3]}),
+]
+CHAIN_LENGTH = 40
+
+
+def _hand_made_payloads() -> list[dict]:
+    rows = list(HAND_MADE)
+    parent = "lab/base"
+    for index in range(CHAIN_LENGTH):
+        child = f"chain/m{index:03d}"
+        rows.append((child, [], [(parent, "finetune")], None))
+        parent = child
+    payloads = []
+    for index, (model_id, tags, lineage, card_data) in enumerate(rows):
+        payload = {
+            "_id": f"{index:024x}",
+            "id": model_id,
+            "modelId": model_id,
+            "author": model_id.split("/")[0],
+            "sha": f"{index:040x}",
+            "createdAt": f"2024-{1 + index % 12:02d}-01T00:00:00.000Z",
+            "lastModified": "2025-01-01T00:00:00.000Z",
+            "likes": index,
+            "downloads": 10 * index,
+            "tags": list(tags),
+            "cardData": card_data,
+        }
+        payloads.append(_with_lineage(payload, lineage) | {"cardData": card_data})
+    return payloads
+
+
+def test_hand_made_lineage_edge_cases(tmp_path, dbt_target):
+    warehouse = tmp_path / "hand_made.duckdb"
+    load_models(warehouse, _hand_made_payloads())
+    run_dbt(warehouse, dbt_target, "build")
+
+    rows = query(
+        warehouse,
+        """
+        select model_id, family_root_id, depth, primary_parent_id, primary_relation, n_parents,
+               is_merge_child, is_merge_root, has_missing_parent, has_self_loop, is_in_cycle,
+               cycle_broken_parent_id
+        from marts.dim_model_family
+        """,
+    )
+    family = {row[0]: row[1:] for row in rows}
+    assert family["a/ft"] == (
+        "lab/base",
+        1,
+        "lab/base",
+        "finetune",
+        1,
+        False,
+        False,
+        False,
+        False,
+        False,
+        None,
+    )
+    assert family["a/ft-q"][:4] == ("lab/base", 2, "a/ft", "quantized")
+    assert family["b/two-parents"][:5] == ("lab/base", 2, "a/ft", "adapter", 2)
+    assert family["c/merge"] == ("c/merge", 0, None, None, 2, True, True, False, False, False, None)
+    assert family["d/self"] == ("d/self", 0, None, None, 0, False, False, False, True, False, None)
+    assert family["e/orphan"][:3] == ("e/orphan", 0, None) and family["e/orphan"][7]
+    assert family["f/loop-1"] == (
+        "f/loop-1",
+        0,
+        None,
+        None,
+        1,
+        False,
+        False,
+        False,
+        False,
+        True,
+        "f/loop-2",
+    )
+    assert family["f/loop-3"][:3] == ("f/loop-1", 1, "f/loop-1")
+    assert family["f/loop-2"][:3] == ("f/loop-1", 2, "f/loop-3")
+    assert family["f/below-loop"][:3] == ("f/loop-1", 2, "f/loop-3")
+    assert not family["f/below-loop"][9]
+    assert family["g/card-only"][:3] == ("lab/base", 1, "lab/base")
+    assert family["g/card-odd"][:3] == ("g/card-odd", 0, None)
+    assert family[f"chain/m{CHAIN_LENGTH - 1:03d}"][:2] == ("lab/base", CHAIN_LENGTH)
+
+    (sources,) = query(
+        warehouse,
+        "select edge_sources from marts.fct_model_edges "
+        "where parent_id = 'lab/base' and child_id = 'g/card-only'",
+    )[0]
+    assert sources == ["card_data"]
+    (licenses,) = query(
+        warehouse, "select licenses from marts.dim_models where model_id = 'g/card-odd'"
+    )[0]
+    assert licenses == ["mit"]
+    drift = query(
+        warehouse,
+        "select parent_license_category, child_license_category, is_violation "
+        "from marts.license_drift where parent_id = 'lab/base' and child_id = 'a/ft'",
+    )
+    assert drift == [("commercial", "permissive", True)]
+    (languages,) = query(
+        warehouse,
+        "select parent_n_languages, child_n_languages, is_multilingual_to_english_only "
+        "from marts.language_drift where parent_id = 'lab/base' and child_id = 'a/ft'",
+    )
+    assert languages == (3, 1, True)
+    (stats,) = query(
+        warehouse,
+        "select n_models, max_depth, n_leaves from marts.family_stats "
+        "where family_root_id = 'lab/base'",
+    )
+    assert stats == (5 + CHAIN_LENGTH, CHAIN_LENGTH, 4)
+
+
+@pytest.mark.slow
+def test_dbt_docs_generate(synthetic_warehouse, dbt_target):
+    run_dbt(synthetic_warehouse, dbt_target, "docs", "generate")
+    catalog = json.loads((dbt_target / "catalog.json").read_text())
+    manifest = json.loads((dbt_target / "manifest.json").read_text())
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model":
+            continue
+        assert node["description"], node["name"]
+        documented = {name for name, column in node["columns"].items() if column["description"]}
+        built = {c.lower() for c in catalog["nodes"][node["unique_id"]]["columns"]}
+        assert built <= documented, (node["name"], built - documented)
