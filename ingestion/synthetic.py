@@ -23,11 +23,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
-import io
 import json
 import math
+import queue
 import random
 import re
+import threading
 from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -228,8 +229,8 @@ GROWTH = 2.6  # models per day grow about e^2.6 = 13x over the span, as on the H
 
 
 def hub_time(moment: datetime) -> str:
-    """Format a datetime the way the Hub does: `2025-01-29T08:29:22.000Z`."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """Format a UTC datetime the way the Hub does: `2025-01-29T08:29:22.000Z`."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_hub_time(text: str) -> datetime:
@@ -847,25 +848,47 @@ def with_card_header(readme: str, card_data: dict) -> str:
 
 
 def write_jsonl(records: Iterable[dict], path: Path, compresslevel: int = 1) -> int:
-    """Stream records to a (gzipped, if the name ends in .gz) JSONL file; return the count."""
+    """Stream records to a (gzipped, if the name ends in .gz) JSONL file; return the count.
+
+    Compression runs in a second thread (zlib releases the GIL), overlapping generation.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
     encode = json.JSONEncoder(separators=(",", ":")).encode
+    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
     if path.suffix == ".gz":  # mtime=0: the same seed gives the same bytes
-        raw = gzip.GzipFile(path, "wb", compresslevel=compresslevel, mtime=0)
-        opened = io.TextIOWrapper(raw, encoding="utf-8")
+        sink = gzip.GzipFile(path, "wb", compresslevel=compresslevel, mtime=0)
     else:
-        opened = open(path, "w", encoding="utf-8")  # noqa: SIM115
-    with opened as out:
-        buffer = []
+        sink = open(path, "wb")  # noqa: SIM115 - closed by the writer thread
+    failure: list[BaseException] = []
+
+    def drain() -> None:
+        try:
+            with sink:
+                while (chunk := chunks.get()) is not None:
+                    sink.write(chunk)
+        except BaseException as error:  # handed back to the producer below
+            failure.append(error)
+            while chunks.get() is not None:
+                pass
+
+    writer = threading.Thread(target=drain, name="jsonl-writer", daemon=True)
+    writer.start()
+    count = 0
+    buffer: list[str] = []
+    try:
         for record in records:
             buffer.append(encode(record))
             count += 1
             if len(buffer) == 256:
-                out.write("\n".join(buffer) + "\n")
+                chunks.put(("\n".join(buffer) + "\n").encode("utf-8"))
                 buffer.clear()
         if buffer:
-            out.write("\n".join(buffer) + "\n")
+            chunks.put(("\n".join(buffer) + "\n").encode("utf-8"))
+    finally:
+        chunks.put(None)
+        writer.join()
+    if failure:
+        raise failure[0]
     return count
 
 
