@@ -26,7 +26,7 @@ class Scale:
     fault_seeds: int  # seeds per Hub fault kind
 
 
-SHORT = Scale(full=False, models=300, page_size=30, kill_seeds=2, dbt_kill_seeds=1,
+SHORT = Scale(full=False, models=300, page_size=30, kill_seeds=2, dbt_kill_seeds=0,
               disk_limits=1, fault_seeds=1)  # fmt: skip
 FULL = Scale(full=True, models=1500, page_size=60, kill_seeds=24, dbt_kill_seeds=6,
              disk_limits=4, fault_seeds=4)  # fmt: skip

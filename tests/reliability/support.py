@@ -178,15 +178,9 @@ def child_env(**extra: str) -> dict[str, str]:
 
 def start(command: list[str], env: dict[str, str] | None = None, **options) -> subprocess.Popen:
     """Start a child in its own process group (so a kill reaches all of it)."""
+    options = {"cwd": PROJECT_ROOT, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **options}
     return subprocess.Popen(
-        command,
-        cwd=PROJECT_ROOT,
-        env=env or child_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        **options,
+        command, env=env or child_env(), text=True, start_new_session=True, **options
     )
 
 
