@@ -13,6 +13,7 @@ import pytest
 
 from ingestion.config import PROJECT_ROOT
 from ingestion.hub_client import HubClient, RetryPolicy
+from ingestion.hub_store import HubStore
 from ingestion.local_hub import serve
 from ingestion.synthetic import write_jsonl
 from ingestion.warehouse import connect, ensure_raw_schema
@@ -113,3 +114,19 @@ def real_fixture(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"real Hub fixture {name} not found in {path.parent}")
     return path
+
+
+def truth(store: HubStore) -> tuple[dict[str, str], dict[str, str | None]]:
+    """id -> sha and id -> README of every public model live on the Hub now."""
+    shas, cards = {}, {}
+    for _, version in store.sorted_at(store.now, "lastModified"):
+        if not version.item.get("private"):
+            shas[version.item["id"]] = version.item.get("sha")
+            cards[version.item["id"]] = version.readme_text()
+    return shas, cards
+
+
+def assert_warehouse_matches_hub(con, store: HubStore) -> None:
+    shas, cards = truth(store)
+    assert {model_id: m["sha"] for model_id, m in stored_models(con).items()} == shas
+    assert stored_cards(con) == cards

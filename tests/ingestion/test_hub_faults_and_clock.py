@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from ingestion_helpers import client_for, open_warehouse, stored_cards, stored_models
+from ingestion_helpers import assert_warehouse_matches_hub, client_for, open_warehouse
 
 from ingestion.cards import fetch_cards
 from ingestion.hub_client import HubUnavailableError, RetryPolicy
@@ -31,22 +31,6 @@ def hub_store(request):
     yield server
     server.shutdown()
     server.server_close()
-
-
-def truth(store: HubStore) -> tuple[dict[str, str], dict[str, str | None]]:
-    """id -> sha and id -> README of every public model live on the Hub now."""
-    shas, cards = {}, {}
-    for _, version in store.sorted_at(store.now, "lastModified"):
-        if not version.item.get("private"):
-            shas[version.item["id"]] = version.item.get("sha")
-            cards[version.item["id"]] = version.readme_text()
-    return shas, cards
-
-
-def assert_warehouse_matches_hub(con, store: HubStore) -> None:
-    shas, cards = truth(store)
-    assert {model_id: m["sha"] for model_id, m in stored_models(con).items()} == shas
-    assert stored_cards(con) == cards
 
 
 FAULTS = [
