@@ -6,15 +6,21 @@ from pathlib import Path
 
 import dagster as dg
 
+from ingestion.hub_store import advance_by
 from ingestion.local_hub import serve
 
 # Small on purpose: these tests are about what runs when, not about volume.
 ORCHESTRATION_ECOSYSTEM = 300
 
 
-def serve_evolving(snapshot: Path, evolve_seed: int = 3):
-    """A local Hub whose clock `advance(days)` changes the ecosystem deterministically."""
-    return serve(snapshot, evolve_seed=evolve_seed)
+def serve_evolving(snapshot: Path, seed: int = 3):
+    """A local Hub whose clock can move; the ecosystem evolves deterministically as it does."""
+    return serve(snapshot, seed=seed)
+
+
+def advance_days(hub, days: float) -> int:
+    """Move the local Hub's clock forward; returns how many change events that applied."""
+    return advance_by(hub.store, days * 86_400)
 
 
 def load_definitions(endpoint: str, warehouse: Path, monkeypatch) -> dg.Definitions:

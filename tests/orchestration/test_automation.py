@@ -1,0 +1,138 @@
+"""Declarative automation and the Hub delta sensor, evaluated on a real instance.
+
+One scenario: build everything from a local Hub, then let the Hub's clock move, ingest the
+delta, and ask Dagster what the automation would launch.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import dagster as dg
+import pytest
+from orchestration_support import (
+    advance_days,
+    load_definitions,
+    materialized_keys,
+    run_job,
+    serve_evolving,
+)
+
+from orchestration.defs.sensors import hub_delta_sensor, newest_hub_modification
+
+
+def requested_assets(result: dg.EvaluateAutomationConditionsResult) -> set[dg.AssetKey]:
+    return {r.key for r in result.results if isinstance(r.key, dg.AssetKey) and r.true_subset.size}
+
+
+def automated_descendants(graph, updated: set[dg.AssetKey]) -> set[dg.AssetKey]:
+    """Every asset downstream of `updated` that carries an automation condition."""
+    seen: set[dg.AssetKey] = set()
+    frontier = list(updated)
+    while frontier:
+        for child in graph.get(frontier.pop()).child_keys:
+            if child not in seen:
+                seen.add(child)
+                frontier.append(child)
+    return {key for key in seen if graph.get(key).automation_condition is not None}
+
+
+class Scenario:
+    """Steps run lazily and once, so each test asks only for the state it needs."""
+
+    def __init__(self, snapshot, warehouse, monkeypatch):
+        self.hub = serve_evolving(snapshot)
+        self.defs = load_definitions(self.hub.base_url, warehouse, monkeypatch)
+        self.graph = self.defs.resolve_asset_graph()
+        self.instance = dg.DagsterInstance.ephemeral()
+        self.warehouse = warehouse
+
+    def evaluate(self, cursor=None):
+        return dg.evaluate_automation_conditions(
+            defs=self.defs, instance=self.instance, cursor=cursor
+        )
+
+    def sensor_tick(self):
+        resources = {name: self.defs.resources[name] for name in ("hub", "warehouse")}
+        with dg.build_sensor_context(instance=self.instance, resources=resources) as context:
+            return hub_delta_sensor(context)
+
+    @cached_property
+    def sensor_before_build(self):
+        return self.sensor_tick()
+
+    @cached_property
+    def built(self):
+        """Full build, then one evaluation whose cursor every later evaluation starts from."""
+        self.sensor_before_build  # noqa: B018 - probe the empty warehouse first
+        run_job(self.defs, "full_build", self.instance)
+        return self.evaluate()
+
+    @cached_property
+    def delta(self):
+        """The Hub moves, the delta job ingests it, the automation is evaluated."""
+        cursor = self.built.cursor
+        self.sensor_after_build = self.sensor_tick()
+        self.changes = advance_days(self.hub, 3)
+        self.sensor_after_advance = self.sensor_tick()
+        updated = materialized_keys(run_job(self.defs, "hub_delta_job", self.instance))
+        self.sensor_after_delta = self.sensor_tick()
+        return updated, self.evaluate(cursor)
+
+
+@pytest.fixture(scope="module")
+def scenario(small_snapshot, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        warehouse = tmp_path_factory.mktemp("automation") / "warehouse.duckdb"
+        state = Scenario(small_snapshot, warehouse, monkeypatch)
+        yield state
+        state.hub.shutdown()
+        state.hub.server_close()
+
+
+def test_every_derived_layer_is_automated_and_raw_is_not(scenario):
+    for key in scenario.graph.materializable_asset_keys:
+        node = scenario.graph.get(key)
+        layer = key.path[0]
+        assert node.group_name == layer, key
+        if layer == "raw":
+            assert node.automation_condition is None, key
+        else:
+            assert node.automation_condition is not None, key
+    sensor = scenario.defs.resolve_sensor_def("warehouse_automation")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_nothing_is_requested_when_nothing_changed(scenario):
+    assert scenario.built.total_requested == 0
+    again = scenario.evaluate(scenario.built.cursor)
+    assert requested_assets(again) == set()
+    assert again.total_requested == 0
+
+
+def test_a_raw_update_requests_exactly_its_dependents(scenario):
+    updated, result = scenario.delta
+    assert updated and all(key.path[0] == "raw" for key in updated)
+    expected = automated_descendants(scenario.graph, updated)
+    assert expected
+    assert requested_assets(result) == expected
+
+    job = scenario.defs.resolve_implicit_global_asset_job_def()
+    refreshed = job.execute_in_process(instance=scenario.instance, asset_selection=list(expected))
+    assert refreshed.success
+    assert materialized_keys(refreshed) == expected
+    settled = scenario.evaluate(result.cursor)
+    assert requested_assets(settled) == set()
+
+
+def test_the_delta_sensor_runs_only_when_the_hub_moved(scenario):
+    assert isinstance(scenario.sensor_before_build, dg.RunRequest)
+    scenario.delta  # noqa: B018
+    assert isinstance(scenario.sensor_after_build, dg.SkipReason)
+    assert scenario.changes > 0
+    moved = scenario.sensor_after_advance
+    assert isinstance(moved, dg.RunRequest)
+    newest = newest_hub_modification(scenario.defs.resources["hub"])
+    assert moved.run_key == newest.isoformat()
+    assert moved.run_key > scenario.sensor_before_build.run_key
+    assert isinstance(scenario.sensor_after_delta, dg.SkipReason)
