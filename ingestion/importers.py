@@ -296,7 +296,8 @@ def _card_outcome(row: Row) -> CardFetch:
         return CardFetch(oid, None, "failed", error=row.card_error)
     if row.readme is None:
         return CardFetch(oid, None, "missing")
-    return CardFetch(oid, None, "ok", text=row.readme.encode("utf-8"))
+    # surrogatepass: a README with bytes that are not UTF-8 arrives as lone surrogates
+    return CardFetch(oid, None, "ok", text=row.readme.encode("utf-8", errors="surrogatepass"))
 
 
 def _continue_deltas_from_here(con: duckdb.DuckDBPyConnection) -> datetime | None:

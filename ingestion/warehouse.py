@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
@@ -162,7 +162,9 @@ def model_frame(payloads: Iterable[dict]) -> pd.DataFrame:
         )
     frame = pd.DataFrame(list(rows.values()), columns=MODEL_COLUMNS)
     for column in ("last_modified", "created_at"):
-        frame[column] = pd.to_datetime(frame[column])
+        # Microseconds, not pandas' default nanoseconds: those end in 2262 and a Hub record
+        # dated 2999 would crash the listing on every rerun.
+        frame[column] = frame[column].astype("datetime64[us]")
     return frame
 
 
@@ -395,6 +397,15 @@ def save_state(con: duckdb.DuckDBPyConnection, state: StreamState) -> None:
     )
 
 
+# A `lastModified` further ahead than this is a clock error in the record: as a watermark it
+# would make every later delta stop before the real changes.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
 def newest_last_modified(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    (watermark,) = con.execute("select max(last_modified) from raw.hub_models").fetchone()
+    """The newest plausible `lastModified` stored (future-dated records are stored, not used)."""
+    (watermark,) = con.execute(
+        "select max(last_modified) from raw.hub_models where last_modified <= $latest",
+        {"latest": utc_now() + FUTURE_TOLERANCE},
+    ).fetchone()
     return watermark
