@@ -118,10 +118,12 @@ def test_siblings_are_more_similar_than_parent_and_child(synthetic_pipeline):
     for text, metric in (("metadata_noleak", "tfidf"), ("card", "tfidf"), ("metadata", "bow")):
         siblings = table.loc[(text, metric, "siblings")]
         parent_child = table.loc[(text, metric, "parent-child")]
-        random = table.loc[(text, metric, "random")]
         # Intervals do not even overlap: the effect is not sampling noise.
         assert siblings["ci_low"] > parent_child["ci_high"], (text, metric)
-        assert parent_child["ci_low"] > random["ci_high"], (text, metric)
+    # Family resemblance: relatives' metadata is above the random baseline.
+    for text in ("metadata", "metadata_noleak"):
+        parent_child = table.loc[(text, "tfidf", "parent-child")]
+        assert parent_child["ci_low"] > table.loc[(text, "tfidf", "random")]["ci_high"], text
 
 
 def test_licenses_drift_toward_permissive_and_languages_toward_english(synthetic_pipeline):
