@@ -185,10 +185,10 @@ def start(command: list[str], env: dict[str, str] | None = None, **options) -> s
 
 
 def finish(process: subprocess.Popen, what: str = "ingestion") -> str:
-    """Wait for a child; fail with its stderr when it failed; returns its stderr."""
-    _, err = process.communicate(timeout=600)
+    """Wait for a child; fail with its stderr when it failed; returns all it printed."""
+    out, err = process.communicate(timeout=600)
     assert process.returncode == 0, f"{what} failed:\n{err[-3000:]}"
-    return err
+    return out + err
 
 
 def kill_hard(process: subprocess.Popen) -> None:
