@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: install manifest run test lint dev clean bench
+.PHONY: install manifest run test test-reliability lint dev clean bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ run: manifest
 
 test: manifest
 	$(PY) -m pytest
+
+# The reliability suite at full width (24 kill seeds, dbt kills, 100,000 children); its numbers
+# go to reports/reliability.json for docs/reliability.md. `make test` runs the short version.
+test-reliability: manifest
+	HUBGENOME_RELIABILITY=full HUBGENOME_RELIABILITY_REPORT=reports/reliability.json \
+		$(PY) -m pytest tests/reliability
 
 # Hub-scale benchmark; appends its table to BENCHMARKS.md. MODELS=2000000 for the full size.
 MODELS ?= 100000
