@@ -1,23 +1,29 @@
-"""`make run`: serve the synthetic Hub on loopback and materialize every asset through Dagster.
+"""`make run`: serve an evolving synthetic Hub on loopback and let the warehouse refresh itself.
 
-Usage: `python -m orchestration.main_job [--models N] [--seed S]`.
+Two ticks. Tick 1 is the initial load (every asset). Then the local Hub's clock moves forward,
+the Hub delta sensor notices, the delta ingestion runs, and the automation requests only the
+assets downstream of what changed; the rest is printed as not rerun.
+
+Usage: `python -m orchestration.main_job [--models N] [--seed S] [--advance-days D]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from ingestion.config import PROJECT_ROOT, warehouse_path
 from ingestion.synthetic import generate, write_jsonl
 
 
-def start_local_hub(source: Path) -> tuple[subprocess.Popen, str]:
+def start_local_hub(source: Path, seed: int) -> tuple[subprocess.Popen, str]:
     """Start `python -m ingestion.local_hub` on a free loopback port; return it and its URL."""
     port_file = Path(tempfile.mkdtemp()) / "port"
     process = subprocess.Popen(
@@ -27,6 +33,8 @@ def start_local_hub(source: Path) -> tuple[subprocess.Popen, str]:
             "ingestion.local_hub",
             "--source",
             str(source),
+            "--seed",
+            str(seed),
             "--port",
             "0",
             "--port-file",
@@ -43,32 +51,102 @@ def start_local_hub(source: Path) -> tuple[subprocess.Popen, str]:
     return process, f"http://127.0.0.1:{port_file.read_text()}"
 
 
+def advance_hub_clock(endpoint: str, days: float) -> dict:
+    """Move the local Hub's clock through its loopback admin API; returns its clock state."""
+    request = urllib.request.Request(
+        f"{endpoint}/admin/clock",
+        data=json.dumps({"advance_seconds": days * 86_400}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.load(response)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--advance-days", type=float, default=1.0)
     args = parser.parse_args(argv)
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "dagster_home"))
 
     snapshot = PROJECT_ROOT / "data" / "hub" / f"synthetic-{args.models}-seed{args.seed}.jsonl.gz"
     if not snapshot.exists():
         count = write_jsonl(generate(args.models, args.seed), snapshot)
         print(f"generated {count} synthetic models into {snapshot}")
 
-    hub, endpoint = start_local_hub(snapshot)
+    hub, endpoint = start_local_hub(snapshot, args.seed)
     try:
         os.environ["HF_ENDPOINT"] = endpoint
-        import dagster as dg
-
-        from orchestration.definitions import defs
-
-        with dg.DagsterInstance.get() as instance:
-            result = defs().resolve_job_def("full_build").execute_in_process(instance=instance)
-        if not result.success:
-            raise SystemExit("the full build failed; see the Dagster output above")
+        run_two_ticks(endpoint, args.advance_days)
     finally:
         hub.terminate()
         hub.wait()
     print_summary(warehouse_path())
+
+
+def run_two_ticks(endpoint: str, advance_days: float) -> None:
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.defs.sensors import hub_delta_sensor
+
+    definitions = defs()
+    graph = definitions.resolve_asset_graph()
+    every_asset = set(graph.materializable_asset_keys)
+
+    def execute(job_name: str, selection=None, tags=None) -> set[dg.AssetKey]:
+        job = definitions.resolve_job_def(job_name)
+        result = job.execute_in_process(
+            instance=instance, asset_selection=selection, tags=tags, raise_on_error=False
+        )
+        if not result.success:
+            raise SystemExit(f"{job_name} failed; see the Dagster output above")
+        return {event.asset_key for event in result.get_asset_materialization_events()}
+
+    with dg.DagsterInstance.get() as instance:
+        print("\n== tick 1: initial load ==", flush=True)
+        built = execute("full_build")
+        settled = dg.evaluate_automation_conditions(defs=definitions, instance=instance)
+        print(f"built {len(built)} assets; automation then requests {len(requested(settled))}")
+
+        print(f"\n== tick 2: the Hub's clock moves {advance_days:g} day(s) ==", flush=True)
+        clock = advance_hub_clock(endpoint, advance_days)
+        print(f"local Hub: {clock.get('applied', '?')} change events, clock {clock.get('clock')}")
+        sensor_resources = {name: definitions.resources[name] for name in ("hub", "warehouse")}
+        with dg.build_sensor_context(instance=instance, resources=sensor_resources) as context:
+            decision = hub_delta_sensor(context)
+        if not isinstance(decision, dg.RunRequest):
+            print(f"hub_delta_sensor skipped: {decision.skip_message}")
+            return
+        print(f"hub_delta_sensor: run requested (run key {decision.run_key})")
+        ingested = execute("hub_delta_job", tags=decision.tags)
+        print("ingested:", ", ".join(sorted(k.to_user_string() for k in ingested)))
+
+        evaluation = dg.evaluate_automation_conditions(
+            defs=definitions, instance=instance, cursor=settled.cursor
+        )
+        refresh = requested(evaluation)
+        refreshed = execute("__ASSET_JOB", selection=sorted(refresh)) if refresh else set()
+        untouched = every_asset - ingested - refreshed
+        print(f"\nautomation refreshed {len(refreshed)} assets downstream of the delta:")
+        for key in sorted(refreshed):
+            print(f"  refreshed   {key.to_user_string()}")
+        print(f"not rerun ({len(untouched)} assets: nothing they depend on changed):")
+        for key in sorted(untouched):
+            print(f"  unchanged   {key.to_user_string()}")
+
+
+def requested(evaluation) -> set:
+    """Asset keys an automation evaluation asks to materialize."""
+    import dagster as dg
+
+    return {
+        result.key
+        for result in evaluation.results
+        if isinstance(result.key, dg.AssetKey) and result.true_subset.size
+    }
 
 
 def print_summary(path: Path) -> None:
