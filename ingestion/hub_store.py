@@ -191,6 +191,14 @@ class HubStore:
                     return version
             return None
 
+    def current_records(self) -> Iterator[dict]:
+        """Ground truth for tests: `{"model", "readme"}` of every model live now (private
+        ones included), after every deletion and rename so far."""
+        with self._lock:
+            live = [self.version_at(oid, self.now) for oid in self._live]
+        for version in live:
+            yield {"model": version.item, "readme": version.readme_text()}
+
     def sorted_at(self, as_of: float, field: str) -> list[tuple]:
         """[(sort key, version)] of every model live at `as_of`, descending; a few cached."""
         with self._lock:

@@ -36,15 +36,11 @@ def set_faults(server, specs: list[str], seed: int = 0) -> None:
 
 def hub_truth(server) -> dict[str, dict]:
     """oid -> {"model", "readme"} for every public model the local Hub serves right now."""
-    store = server.store
-    truth = {}
-    for _, version in store.sorted_at(store.now, "lastModified"):
-        if not version.item.get("private"):
-            truth[model_oid(version.item)] = {
-                "model": version.item,
-                "readme": version.readme_text(),
-            }
-    return truth
+    return {
+        model_oid(record["model"]): record
+        for record in server.store.current_records()
+        if not record["model"].get("private")
+    }
 
 
 def run_pipeline(con: duckdb.DuckDBPyConnection, client: HubClient, page_size: int) -> None:
