@@ -8,11 +8,25 @@ The one automation sensor below evaluates those conditions and runs by default.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import dagster as dg
 
 DERIVED_LAYERS = ("staging", "intermediate", "marts", "analytics", "reports")
+
+
+def automation_enabled() -> bool:
+    """Sensors and schedules start running unless `HUBGENOME_AUTOMATION=off` (e.g. a UI demo)."""
+    return os.environ.get("HUBGENOME_AUTOMATION", "on").lower() not in ("off", "0", "false")
+
+
+SENSOR_STATUS = (
+    dg.DefaultSensorStatus.RUNNING if automation_enabled() else dg.DefaultSensorStatus.STOPPED
+)
+SCHEDULE_STATUS = (
+    dg.DefaultScheduleStatus.RUNNING if automation_enabled() else dg.DefaultScheduleStatus.STOPPED
+)
 
 
 def refresh_on_upstream_change() -> dg.AutomationCondition:
@@ -54,7 +68,7 @@ def apply_layer_automation(defs: dg.Definitions) -> dg.Definitions:
 warehouse_automation = dg.AutomationConditionSensorDefinition(
     "warehouse_automation",
     target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=SENSOR_STATUS,
     minimum_interval_seconds=30,
     description="Refreshes every derived asset whose inputs changed (raw -> staging -> marts -> "
     "analytics), and nothing else.",

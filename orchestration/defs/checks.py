@@ -7,6 +7,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from ingestion.ingest import MODELS_STREAM
 from ingestion.warehouse import read_state
+from orchestration.defs.automation import SENSOR_STATUS
 from orchestration.defs.ingestion.keys import HUB_MODEL_POPULARITY, HUB_MODELS
 from orchestration.defs.resources import WarehouseResource
 
@@ -116,5 +117,5 @@ raw_freshness_checks = [
 raw_freshness_sensor = dg.build_sensor_for_freshness_checks(
     freshness_checks=raw_freshness_checks,
     name="raw_freshness_sensor",
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=SENSOR_STATUS,
 )

@@ -3,15 +3,14 @@ sweep daily, a full dbt rebuild weekly. Everything downstream follows through au
 
 import dagster as dg
 
+from orchestration.defs.automation import SCHEDULE_STATUS
 from orchestration.defs.jobs import dbt_full_refresh_job
-
-RUNNING = dg.DefaultScheduleStatus.RUNNING
 
 hub_delta_schedule = dg.ScheduleDefinition(
     name="hub_delta_schedule",
     job_name="hub_delta_job",
     cron_schedule="*/30 * * * *",
-    default_status=RUNNING,
+    default_status=SCHEDULE_STATUS,
     description="List what changed on the Hub since the watermark (the delta sensor reacts "
     "sooner; this is the floor).",
 )
@@ -20,7 +19,7 @@ hub_popularity_schedule = dg.ScheduleDefinition(
     name="hub_popularity_schedule",
     job_name="hub_popularity_job",
     cron_schedule="0 2 * * *",
-    default_status=RUNNING,
+    default_status=SCHEDULE_STATUS,
     description="Daily downloads/likes snapshot (these change without `lastModified` moving).",
 )
 
@@ -28,7 +27,7 @@ hub_sweep_schedule = dg.ScheduleDefinition(
     name="hub_sweep_schedule",
     job_name="hub_sweep_job",
     cron_schedule="0 3 * * *",
-    default_status=RUNNING,
+    default_status=SCHEDULE_STATUS,
     description="Daily deletion sweep: models the Hub no longer lists get `deleted_at`.",
 )
 
@@ -36,6 +35,6 @@ dbt_full_refresh_schedule = dg.ScheduleDefinition(
     name="dbt_full_refresh_schedule",
     job=dbt_full_refresh_job,
     cron_schedule="0 4 * * 0",
-    default_status=RUNNING,
+    default_status=SCHEDULE_STATUS,
     description="Weekly `dbt build --full-refresh`: the repair path for incremental models.",
 )

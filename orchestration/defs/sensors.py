@@ -11,6 +11,7 @@ from huggingface_hub import HfApi
 
 from ingestion.ingest import MODELS_STREAM
 from ingestion.warehouse import read_state
+from orchestration.defs.automation import SENSOR_STATUS
 from orchestration.defs.resources import HubResource, WarehouseResource
 
 
@@ -40,7 +41,7 @@ def stored_watermark(warehouse: WarehouseResource) -> datetime | None:
 @dg.sensor(
     job_name="hub_delta_job",
     minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=SENSOR_STATUS,
     description="Probes the Hub's newest `lastModified`; runs the delta ingestion when it is "
     "newer than the stored watermark (run key = that `lastModified`).",
 )
