@@ -42,7 +42,7 @@ RELATIONS = ("finetune", "adapter", "quantized", "merge")
 RELATION_WEIGHTS = (189_391, 241_417, 101_921, 15_500)
 MERGE_PARENTS = (2, 2, 2, 3, 3, 4)  # mean 2.33
 SHARE_WITH_PARENT = 0.295  # models with at least one base model, out of all models
-UNIFORM_PARENT_SHARE = 0.22  # the rest of the parents are drawn by preferential attachment
+UNIFORM_PARENT_SHARE = 0.3  # the rest of the parents are drawn by preferential attachment
 # Preferential attachment looks at the most recent edges only (this share of all models): base
 # models are "hot" for a while, so several families grow large and none takes over.
 ATTACHMENT_WINDOW_SHARE = 0.012
@@ -195,6 +195,11 @@ CARD_SHRINK = {
 # Chance that a child reduces a multilingual parent to English only, per relation.
 ENGLISH_DRIFT = {"finetune": 0.8, "adapter": 0.65, "quantized": 0.1, "merge": 0.1}
 ROOT_CARD_SHARE = 0.53  # children almost always have a card; overall about 67%
+# Bulk uploads (paper 4.3: three families grew by 20-30k models within a month): a few times
+# per ecosystem one uploader derives a run of models from one base model.
+BULK_RUNS = 6  # expected runs per ecosystem, whatever its size
+BULK_SIZE_SHARE = (0.003, 0.009)  # models per run, as a share of all models
+BULK_TAKE = 0.6  # during a run, chance a derived model belongs to it
 AUTO_PARENT_REJECTION = 0.9  # chance a drawn parent with a template card is drawn again
 TEMPLATE_FIDELITY = 0.85  # chance a child copies its parent's sibling template, trait by trait
 PRIVATE_SHARE = 0.0  # the snapshot as an anonymous listing sees it; tests add private repos
@@ -759,18 +764,28 @@ def generate(n_models: int, seed: int = 0, messes: bool = True) -> Iterator[dict
     n_authors = max(20, n_models // 6)
     window = max(200, int(n_models * ATTACHMENT_WINDOW_SHARE))
     pending: deque[dict] = deque()  # recent records, still editable (for cycles)
+    recent = genome.recent_parents
+    bulk_parent, bulk_left, bulk_author = -1, 0, 0
     for index in range(n_models):
         created = creation_time(index, n_models, rng)
         author = int(n_authors ** rng.random()) - 1  # log-uniform: a few prolific authors
         relation = None
         parents: list[int] = []
-        if index and rng.random() < SHARE_WITH_PARENT:
+        if bulk_left == 0 and index > 100 and rng.random() < BULK_RUNS / n_models:
+            bulk_parent = genome.family[rng.randrange(index)]  # a base model, picked blindly
+            bulk_left = max(1, int(n_models * rng.uniform(*BULK_SIZE_SHARE)))
+            bulk_author = rng.randrange(n_authors)
+        derived = index > 0 and rng.random() < SHARE_WITH_PARENT
+        if derived and bulk_left and rng.random() < BULK_TAKE:
+            relation = "finetune" if rng.random() < 0.7 else "adapter"
+            parents = [bulk_parent]
+            bulk_left -= 1
+        elif derived:
             relation = _pick(rng, _RELATION_TABLE)
             wanted = rng.choice(MERGE_PARENTS) if relation == "merge" else 1
             for _ in range(wanted * 6):
                 if len(parents) == wanted:
                     break
-                recent = genome.recent_parents
                 if recent and rng.random() >= UNIFORM_PARENT_SHARE:
                     candidate = recent[rng.randrange(len(recent))]
                 else:
@@ -785,7 +800,9 @@ def generate(n_models: int, seed: int = 0, messes: bool = True) -> Iterator[dict
             parent_traits = genome.traits(first)
             traits = inherit(parent_traits, relation, key, rng)
             _, suffix = sibling_template(parent_traits, relation, key)
-            if rng.random() < 0.5:  # bulk uploads: siblings often share an uploader
+            if first == bulk_parent and bulk_left:
+                author = bulk_author
+            elif rng.random() < 0.5:  # siblings often share an uploader
                 author = key % n_authors
             family, depth = genome.family[first], genome.depth[first] + 1
             style = key & 0xFFFFFF
