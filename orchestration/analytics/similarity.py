@@ -23,26 +23,14 @@ from rapidfuzz.distance import Levenshtein
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from ingestion.local_hub import DEFAULT_LIST_FIELDS
 from orchestration.analytics.relatives import build_forest, sample_pairs, scalar
 
 CARD_DNA_CHARS = 512
 MAX_FEATURES = 512
 NGRAM_RANGE = (1, 2)
-# The fields of the paper's list-API item (`fullJson`), in its order; trendingScore is kept
-# when the payload has it.
-PAPER_METADATA_FIELDS = (
-    "_id",
-    "id",
-    "likes",
-    "trendingScore",
-    "private",
-    "downloads",
-    "tags",
-    "pipeline_tag",
-    "library_name",
-    "createdAt",
-    "modelId",
-)
+# The paper's metadata text is the list endpoint's default item (`fullJson`): the same fields.
+PAPER_METADATA_FIELDS = DEFAULT_LIST_FIELDS
 OWN_ID_FIELDS = ("_id", "id", "modelId")
 TEXTS = ("metadata", "metadata_noleak", "card")
 TEXT_METRICS = ("tfidf", "bow", "levenshtein")
