@@ -294,7 +294,7 @@ class HubStore:
         self._created += 1
         relation = None
         if rng.random() < synthetic.SHARE_WITH_PARENT * 1.5 and not parent.item.get("private"):
-            relation = synthetic._pick(rng, synthetic._RELATION_TABLE)
+            relation = synthetic.draw_relation(rng)
         parent_item = parent.item
         if relation is None:
             traits = synthetic.root_traits(rng)
@@ -341,9 +341,9 @@ class HubStore:
     def _event_license_edit(self, rng: random.Random, moment: float) -> None:
         oid, current = self._pick_live(rng)
         old = traits_from_item(current.item).license
-        new = synthetic._drift_license(old, rng) if rng.random() < 0.5 else None
+        new = synthetic.drift_license(old, rng) if rng.random() < 0.5 else None
         if new is None or new == old:
-            new = synthetic._pick(rng, synthetic._PERMISSIVE_TABLE)
+            new = synthetic.permissive_license(rng)
         if new == old:
             new = "mit" if old == "apache-2.0" else "apache-2.0"
         item = self._committed(current.item, moment, rng)

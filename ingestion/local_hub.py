@@ -25,6 +25,8 @@ import hashlib
 import ipaddress
 import json
 import math
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -518,9 +520,6 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 
     def _reset_connection(self) -> None:
         """Abort the connection with a TCP RST (SO_LINGER 0), as a dropped proxy does."""
-        import socket
-        import struct
-
         self.close_connection = True
         try:
             self.wfile.flush()

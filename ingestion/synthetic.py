@@ -193,7 +193,7 @@ CARD_SHRINK = {
     "merge": (0.35, 0.95),
 }
 # Chance that a child reduces a multilingual parent to English only, per relation.
-ENGLISH_DRIFT = {"finetune": 0.8, "adapter": 0.65, "quantized": 0.1, "merge": 0.1}
+ENGLISH_DRIFT = {"finetune": 0.9, "adapter": 0.75, "quantized": 0.1, "merge": 0.1}
 ROOT_CARD_SHARE = 0.53  # children almost always have a card; overall about 67%
 # Bulk uploads (paper 4.3: three families grew by 20-30k models within a month): a few times
 # per ecosystem one uploader derives a run of models from one base model.
@@ -307,14 +307,25 @@ def root_traits(rng: random.Random) -> Traits:
     return Traits(license, languages, task, library, card_len, rng.random() < AUTO_CARD_SHARE[None])
 
 
-def _drift_license(license: str | None, rng: random.Random) -> str | None:
+def draw_relation(rng: random.Random) -> str:
+    """A relation to a parent, in the paper's proportions."""
+    return _pick(rng, _RELATION_TABLE)
+
+
+def permissive_license(rng: random.Random) -> str:
+    """apache-2.0 or mit, in their proportion among drifts."""
+    return _pick(rng, _PERMISSIVE_TABLE)
+
+
+def drift_license(license: str | None, rng: random.Random) -> str | None:
+    """One generation's license drift: restrictive ones toward apache-2.0/mit."""
     if license is None:
-        return _pick(rng, _PERMISSIVE_TABLE) if rng.random() < 0.08 else None
+        return permissive_license(rng) if rng.random() < 0.08 else None
     if license in RESTRICTIVE_LICENSES:
-        return _pick(rng, _PERMISSIVE_TABLE) if rng.random() < 0.3 else license
+        return permissive_license(rng) if rng.random() < 0.3 else license
     if license in ("apache-2.0", "mit"):
-        return license if rng.random() < 0.97 else _pick(rng, _PERMISSIVE_TABLE)
-    return _pick(rng, _PERMISSIVE_TABLE) if rng.random() < 0.18 else license
+        return license if rng.random() < 0.97 else permissive_license(rng)
+    return permissive_license(rng) if rng.random() < 0.18 else license
 
 
 def _drift_languages(
@@ -335,7 +346,7 @@ def sibling_template(parent: Traits, relation: str, key: int) -> tuple[Traits, i
     low, high = CARD_SHRINK[relation]
     card_len = int(parent.card_len * rng.uniform(low, high)) if parent.card_len else 0
     template = Traits(
-        _drift_license(parent.license, rng),
+        drift_license(parent.license, rng),
         _drift_languages(parent.languages, relation, rng),
         parent.task if rng.random() < 0.9 else _pick(rng, _TASK_TABLE),
         parent.library,
@@ -781,7 +792,7 @@ def generate(n_models: int, seed: int = 0, messes: bool = True) -> Iterator[dict
             parents = [bulk_parent]
             bulk_left -= 1
         elif derived:
-            relation = _pick(rng, _RELATION_TABLE)
+            relation = draw_relation(rng)
             wanted = rng.choice(MERGE_PARENTS) if relation == "merge" else 1
             for _ in range(wanted * 6):
                 if len(parents) == wanted:

@@ -88,7 +88,7 @@ def test_deep_pages_time_out_with_504(start_hub, hub_records):
             url = link[1 : link.index(">")]
     assert statuses == [200, 200, 504]
 
-    flaky = start_hub(hub_records, page_size=100, faults=["deep_504:depth=3,p=0.3"])
+    flaky = start_hub(hub_records, page_size=250, faults=["deep_504:depth=2,p=0.3"])
     assert len(full_listing(flaky)) == len(public(hub_records))
     assert flaky.faults.injected["deep_504"] >= 1
 

@@ -21,7 +21,7 @@ from ingestion.synthetic import (
     write_jsonl,
 )
 
-N = 40_000
+N = 30_000
 PAPER_MODELS = 1_860_411
 PAPER_EDGES = {"finetune": 189_391, "adapter": 241_417, "quantized": 101_921, "merge": 40_300}
 TYPED = re.compile(r"^base_model:(finetune|adapter|quantized|merge):([\w.-]+/[\w.-]+)$")
@@ -71,12 +71,12 @@ def test_generation_streams_with_bounded_memory():
     assert first["model"]["id"]
     tracemalloc.start()
     try:
-        count = sum(1 for _ in generate(3000, seed=1))
+        count = sum(1 for _ in generate(1500, seed=1))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert count == 3000
-    assert peak < 6_000_000  # the records alone are ~15 MB: they are not kept
+    assert count == 1500
+    assert peak < 4_500_000  # the records alone are ~7.5 MB: they are not kept
 
 
 def test_items_have_the_hubs_shape(ecosystem):
