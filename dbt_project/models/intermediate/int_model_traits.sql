@@ -13,7 +13,13 @@
 
 with changed_models as (
 
-    select * from {{ ref('stg_hub__models') }}
+    select
+        *,
+        -- extracted once: the card header's fields are read by several expressions below
+        card_data -> '$.license' as card_license,
+        card_data -> '$.language' as card_language,
+        card_data -> '$.base_model' as card_base_model
+    from {{ ref('stg_hub__models') }}
     where changed_at > {{ watermark() }}
 
 ),
@@ -54,19 +60,19 @@ mentions as (
 
     select model_oid, 'license', license
     from changed_models,
-        unnest({{ json_string_list("card_data -> '$.license'") }}) as t(license)
+        unnest({{ json_string_list('card_license') }}) as t(license)
 
     union all
 
     select model_oid, 'card_language', language
     from changed_models,
-        unnest({{ json_string_list("card_data -> '$.language'") }}) as t(language)
+        unnest({{ json_string_list('card_language') }}) as t(language)
 
     union all
 
     select model_oid, 'card_base_model', base_model
     from changed_models,
-        unnest({{ json_string_list("card_data -> '$.base_model'") }}) as t(base_model)
+        unnest({{ json_string_list('card_base_model') }}) as t(base_model)
 
 ),
 
@@ -92,15 +98,16 @@ classified as (
 
 ),
 
+-- Lists are sorted and deduplicated afterwards: ordered aggregates are much slower.
 traits as (
 
     select
         model_oid,
-        list(distinct license order by license)
+        list(license)
             filter (where kind = 'license' and license <> '') as licenses,
-        list(distinct language_code order by language_code)
+        list(language_code)
             filter (where kind = 'language_tag' and language_code is not null) as languages,
-        list(distinct lower(value) order by lower(value))
+        list(lower(value))
             filter (
                 where kind = 'card_language'
                 and language_code is null
@@ -109,11 +116,11 @@ traits as (
         bool_or(
             kind = 'multilingual' or (kind = 'card_language' and lower(value) = 'multilingual')
         ) as is_multilingual,
-        list(distinct value order by value) filter (where kind = 'dataset') as datasets,
-        list(distinct value order by value) filter (where kind = 'arxiv') as arxiv_ids,
-        list(distinct value order by value) filter (where kind = 'region') as regions,
-        list(distinct value order by value) filter (where kind = 'lineage_tag') as lineage_tags,
-        list(distinct value order by value)
+        list(value) filter (where kind = 'dataset') as datasets,
+        list(value) filter (where kind = 'arxiv') as arxiv_ids,
+        list(value) filter (where kind = 'region') as regions,
+        list(value) filter (where kind = 'lineage_tag') as lineage_tags,
+        list(value)
             filter (where kind = 'card_base_model') as card_base_models
     from classified
     group by model_oid
@@ -130,15 +137,15 @@ select
     changed_models.likes,
     changed_models.pipeline_tag,
     changed_models.library_name,
-    coalesce(traits.licenses, []::varchar[]) as licenses,
-    coalesce(traits.languages, []::varchar[]) as languages,
-    coalesce(traits.other_language_codes, []::varchar[]) as other_language_codes,
+    coalesce(list_sort(list_distinct(traits.licenses)), []::varchar[]) as licenses,
+    coalesce(list_sort(list_distinct(traits.languages)), []::varchar[]) as languages,
+    coalesce(list_sort(list_distinct(traits.other_language_codes)), []::varchar[]) as other_language_codes,
     coalesce(traits.is_multilingual, false) as is_multilingual,
-    coalesce(traits.datasets, []::varchar[]) as datasets,
-    coalesce(traits.arxiv_ids, []::varchar[]) as arxiv_ids,
-    coalesce(traits.regions, []::varchar[]) as regions,
-    coalesce(traits.lineage_tags, []::varchar[]) as lineage_tags,
-    coalesce(traits.card_base_models, []::varchar[]) as card_base_models,
+    coalesce(list_sort(list_distinct(traits.datasets)), []::varchar[]) as datasets,
+    coalesce(list_sort(list_distinct(traits.arxiv_ids)), []::varchar[]) as arxiv_ids,
+    coalesce(list_sort(list_distinct(traits.regions)), []::varchar[]) as regions,
+    coalesce(list_sort(list_distinct(traits.lineage_tags)), []::varchar[]) as lineage_tags,
+    coalesce(list_sort(list_distinct(traits.card_base_models)), []::varchar[]) as card_base_models,
     changed_models.card_data ->> '$.base_model_relation' as card_base_model_relation,
     changed_models.changed_at
 from changed_models

@@ -42,7 +42,7 @@ parents_in_family as (
 
 license_lists as (
 
-    select family_root_id, list(distinct license order by license) as licenses
+    select family_root_id, list_sort(list_distinct(list(license))) as licenses
     from members, unnest(licenses) as t(license)
     group by family_root_id
 

@@ -71,9 +71,8 @@ edges as (
         child_id,
         arg_max(relation, {{ relation_precedence('relation') }})
             filter (where relation is not null) as relation,
-        list(distinct relation order by relation)
-            filter (where relation is not null) as relation_tags,
-        list(distinct edge_source order by edge_source) as edge_sources
+        list_sort(list_distinct(list(relation))) as relation_tags,
+        list_sort(list_distinct(list(edge_source))) as edge_sources
     from declarations
     {% if is_incremental() %}
     where child_id in (select child_id from affected_children)

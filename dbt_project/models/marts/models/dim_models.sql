@@ -36,12 +36,16 @@ card_features as (
     select
         changed_models.model_oid,
         coalesce(cards.fetch_status, 'not_fetched') as card_fetch_status,
-        cards.card_text,
         cards.fetched_at as card_fetched_at,
-        coalesce(regexp_matches(cards.card_text, '{{ non_whitespace() }}'), false) as has_card,
-        lower(cards.card_text) as card_lower
+        coalesce(features.has_card, false) as has_card,
+        features.card_length_chars,
+        features.card_length_words,
+        coalesce(features.card_is_auto_generated, false) as card_is_auto_generated,
+        coalesce(features.card_is_templated, false) as card_is_templated
     from changed_models
     left join cards on cards.model_oid = changed_models.model_oid
+    left join {{ ref('int_card_features') }} as features
+        on features.content_hash = cards.content_hash and cards.fetch_status = 'ok'
 
 )
 
@@ -64,22 +68,10 @@ select
     changed_models.regions,
     card_features.card_fetch_status,
     card_features.has_card,
-    case when card_features.has_card then length(card_features.card_text) end
-        as card_length_chars,
-    case
-        when card_features.has_card
-            then len(regexp_extract_all(card_features.card_text, '{{ non_whitespace() }}+'))
-    end as card_length_words,
-    card_features.has_card and (
-        contains(card_features.card_lower, 'automatically generated')
-        or contains(card_features.card_lower, 'generated automatically')
-    ) as card_is_auto_generated,
-    -- Text that the Hub's default model card template and the Trainer template leave behind.
-    card_features.has_card and (
-        contains(card_features.card_lower, 'more information needed')
-        or contains(card_features.card_lower, 'this modelcard aims to be a base template')
-        or contains(card_features.card_lower, 'provide a quick summary of what the model is')
-    ) as card_is_templated,
+    card_features.card_length_chars,
+    card_features.card_length_words,
+    card_features.card_is_auto_generated,
+    card_features.card_is_templated,
     card_features.card_fetched_at,
     greatest(changed_models.changed_at, card_features.card_fetched_at) as source_changed_at
 from changed_models
