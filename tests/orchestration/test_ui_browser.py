@@ -1,0 +1,255 @@
+"""The Dagster UI in a real browser: `dagster dev` on loopback, driven by headless Chromium.
+
+Checks the asset graph joins raw -> staging -> marts -> analytics into one lineage, launches
+"Materialize all" from the UI, waits for the run to succeed, and saves screenshots to
+`docs/screenshots/`. Skips when Chromium or its driver is not installed
+(`apt-get install -y chromium chromium-driver`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ingestion.config import PROJECT_ROOT
+from ingestion.local_hub import serve
+
+SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+LINEAGE = [
+    ("raw", "hub_models"),
+    ("staging", "stg_hub__models"),
+    ("intermediate", "int_model_traits"),
+    ("marts", "fct_model_edges"),
+    ("analytics", "reproduction_report"),
+]
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1600,1300",
+)
+
+pytestmark = pytest.mark.slow
+
+
+def chromium_paths() -> tuple[str, str]:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not browser or not driver:
+        pytest.skip("Chromium not installed: apt-get install -y chromium chromium-driver")
+    pytest.importorskip("selenium")
+    return browser, driver
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def graphql(base_url: str, query: str) -> dict:
+    request = urllib.request.Request(
+        f"{base_url}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["data"]
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except OSError:
+            value = None
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def dagster_ui(small_snapshot, tmp_path):
+    """`dagster dev` with a fresh DAGSTER_HOME, a fresh warehouse and a local Hub."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    hub = serve(small_snapshot)
+    port = free_port()
+    env = dict(
+        os.environ,
+        DAGSTER_HOME=str(home),
+        HF_ENDPOINT=hub.base_url,
+        HUBGENOME_WAREHOUSE=str(tmp_path / "warehouse.duckdb"),
+        # Only the run launched from the UI: sensors and schedules start stopped here.
+        HUBGENOME_AUTOMATION="off",
+        PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+    )
+    log = (tmp_path / "dagster-dev.log").open("w")
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(
+            lambda: graphql(base_url, "{ assetNodes { id } }")["assetNodes"],
+            timeout=240,
+            what="dagster dev to serve the code location",
+        )
+        yield base_url
+    finally:
+        os.killpg(process.pid, 15)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+        log.close()
+        hub.shutdown()
+        hub.server_close()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    chromium, chromedriver = chromium_paths()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    yield driver
+    driver.quit()
+
+
+def lineage_parents(base_url: str) -> dict[str, set[str]]:
+    nodes = graphql(base_url, "{ assetNodes { assetKey { path } dependencyKeys { path } } }")
+    return {
+        "/".join(node["assetKey"]["path"]): {
+            "/".join(dep["path"]) for dep in node["dependencyKeys"]
+        }
+        for node in nodes["assetNodes"]
+    }
+
+
+def is_ancestor(parents: dict[str, set[str]], ancestor: str, key: str) -> bool:
+    frontier, seen = [key], set()
+    while frontier:
+        for parent in parents.get(frontier.pop(), ()):
+            if parent == ancestor:
+                return True
+            if parent not in seen:
+                seen.add(parent)
+                frontier.append(parent)
+    return False
+
+
+def dismiss_welcome_dialog(browser, wait) -> None:
+    """The first visit shows a newsletter dialog over the graph; skip it."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    try:
+        skip = wait.until(ec.element_to_be_clickable((By.XPATH, "//button[.//text()='Skip']")))
+    except TimeoutException:
+        return
+    skip.click()
+
+
+def latest_run(base_url: str) -> dict | None:
+    runs = graphql(
+        base_url, "{ runsOrError(limit: 1) { ... on Runs { results { runId status } } } }"
+    )["runsOrError"]["results"]
+    return runs[0] if runs else None
+
+
+def test_the_ui_shows_one_lineage_and_materializes_it(dagster_ui, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    parents = lineage_parents(dagster_ui)
+    chain = ["/".join(step) for step in LINEAGE]
+    for upstream, downstream in zip(chain, chain[1:], strict=False):
+        assert is_ancestor(parents, upstream, downstream), f"{upstream} is not above {downstream}"
+
+    wait = WebDriverWait(browser, 120)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.get(f"{dagster_ui}/asset-groups")
+    dismiss_welcome_dialog(browser, wait)
+    for layer in ("raw", "staging", "intermediate", "marts", "analytics"):
+        wait.until(ec.presence_of_element_located((By.XPATH, f"//*[text()='{layer}']")))
+    time.sleep(2)  # let the graph layout settle before the picture
+    browser.save_screenshot(str(SCREENSHOTS / "layers.png"))
+
+    report = "/".join(LINEAGE[-1])
+    browser.get(f"{dagster_ui}/assets/{report}?view=lineage&lineageScope=upstream&lineageDepth=8")
+    for _layer, name in LINEAGE:
+        wait.until(
+            ec.presence_of_element_located((By.XPATH, f"//*[contains(text(), '{name[:5]}')]"))
+        )
+    time.sleep(2)
+    browser.save_screenshot(str(SCREENSHOTS / "lineage.png"))
+
+    browser.get(f"{dagster_ui}/asset-groups")
+    assert latest_run(dagster_ui) is None
+    materialize = wait.until(
+        ec.element_to_be_clickable((By.XPATH, "//button[.//*[text()='Materialize all']]"))
+    )
+    materialize.click()
+    run = wait_for(lambda: latest_run(dagster_ui), timeout=60, what="the UI to launch a run")
+    finished = wait_for(
+        lambda: (r := latest_run(dagster_ui))["status"] in ("SUCCESS", "FAILURE", "CANCELED") and r,
+        timeout=900,
+        what="the run launched from the UI to finish",
+        interval=3,
+    )
+    assert finished["runId"] == run["runId"]
+    assert finished["status"] == "SUCCESS"
+
+    browser.get(f"{dagster_ui}/runs/{run['runId']}")
+    wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'Success')]")))
+    time.sleep(2)
+    browser.save_screenshot(str(SCREENSHOTS / "run-from-ui.png"))
+
+    browser.get(f"{dagster_ui}/assets/{report}?view=lineage&lineageScope=upstream&lineageDepth=8")
+    wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'reprod')]")))
+    time.sleep(3)
+    browser.save_screenshot(str(SCREENSHOTS / "lineage-materialized.png"))
+
+    browser.get(f"{dagster_ui}/automation")
+    wait.until(ec.presence_of_element_located((By.XPATH, "//*[text()='warehouse_automation']")))
+    time.sleep(2)
+    browser.save_screenshot(str(SCREENSHOTS / "automation.png"))
