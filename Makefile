@@ -41,5 +41,11 @@ lint: install
 dev: manifest
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+# The UI in a real browser: dagster dev + headless Chromium; saves docs/screenshots/*.png.
+e2e: manifest
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ echo "e2e needs Chromium: apt-get install -y chromium chromium-driver"; exit 1; }
+	$(PY) -m pytest tests/orchestration/test_ui_browser.py -v
+
 clean:
 	rm -rf data dbt_project/target reports
