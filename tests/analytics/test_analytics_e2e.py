@@ -115,7 +115,7 @@ def test_siblings_are_more_similar_than_parent_and_child(synthetic_pipeline):
         warehouse,
         "select * from analytics.similarity_by_relationship where level = 'relationship'",
     ).set_index(["text", "metric", "relationship"])
-    for text, metric in (("metadata_noleak", "tfidf"), ("card", "tfidf"), ("metadata", "bow")):
+    for text, metric in (("metadata", "tfidf"), ("card", "tfidf"), ("card", "levenshtein")):
         siblings = table.loc[(text, metric, "siblings")]
         parent_child = table.loc[(text, metric, "parent-child")]
         # Intervals do not even overlap: the effect is not sampling noise.
