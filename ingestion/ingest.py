@@ -39,6 +39,7 @@ from ingestion.warehouse import (
     StreamState,
     WriteCounts,
     has_placeholders,
+    model_oid,
     newest_last_modified,
     read_state,
     save_state,
@@ -61,7 +62,11 @@ Finisher = Callable[[StreamState, datetime], dict[str, int]]
 
 
 def split_records(items: list) -> tuple[list[dict], list[tuple[str | None, str, str]]]:
-    """Valid model records, and (key, reason, verbatim payload) for the others."""
+    """Valid model records, and (key, reason, verbatim payload) for the others.
+
+    One repo id under two `_id`s in one page cannot both be live on the Hub: the most
+    recently modified one is kept, the other quarantined (the marts key models by repo id).
+    """
     good, rejects = [], []
     for item in items:
         problem = record_problem(item)
@@ -69,7 +74,21 @@ def split_records(items: list) -> tuple[list[dict], list[tuple[str | None, str, 
             good.append(item)
         else:
             rejects.append((record_key(item), problem, json.dumps(item, ensure_ascii=False)))
-    return good, rejects
+    newest: dict[str, dict] = {}
+    for item in good:
+        kept = newest.get(item["id"])
+        if kept is None or _recency(item) >= _recency(kept):
+            newest[item["id"]] = item
+    for item in good:
+        kept = newest[item["id"]]
+        if model_oid(item) != model_oid(kept):
+            reason = f"id: listed twice in one page; kept the newer _id {model_oid(kept)}"
+            rejects.append((item["id"], reason, json.dumps(item, ensure_ascii=False)))
+    return [item for item in good if model_oid(item) == model_oid(newest[item["id"]])], rejects
+
+
+def _recency(item: dict) -> tuple[str, str]:
+    return (item.get("lastModified") or "", item.get("createdAt") or "")
 
 
 def follow_listing(

@@ -89,6 +89,10 @@ def served_corpus() -> Corpus:
     add("cycle-a", "stored", tags=["base_model:finetune:corpus/cycle-b"])
     add("cycle-b", "stored", tags=["base_model:adapter:corpus/cycle-a"])
     add("sql-in-strings", "stored", tags=["'); drop table raw.hub_models; --"])
+    # A second `_id` under a listed repo id, sorted right next to it: the same page.
+    original = corpus.records[3]["model"]
+    twin = add("id-twice-in-a-page", "twin", id=original["id"], createdAt="2001-01-01T00:00:00Z")
+    twin["lastModified"] = original["lastModified"]
     return corpus
 
 
@@ -208,7 +212,7 @@ def served_outcome(con, truth: dict) -> dict:
     """What the Hub pipeline stored and quarantined, and the stored part compared with the Hub."""
     reasons, kept = quarantined(con, "hub:")
     stored = dict(con.execute("select model_id, model_oid from raw.hub_models").fetchall())
-    stored_truth = {oid: r for oid, r in truth.items() if r["model"]["id"] in stored}
+    stored_truth = {oid: r for oid, r in truth.items() if oid in set(stored.values())}
     compared = assert_matches_hub(con, stored_truth)
     return {"reasons": reasons, "kept": kept, "stored": stored, "rows": compared.rows}
 
@@ -220,7 +224,10 @@ def test_every_served_record_is_stored_as_listed_or_quarantined_with_a_reason(
     stored, reasons, kept = served["stored"], served["reasons"], served["kept"]
     for case, fate in corpus.fate.items():
         model_id = corpus.ids[case]
-        if fate == "stored":
+        if fate == "twin":  # the newer `_id` stays, the other is quarantined
+            assert stored[model_id] == corpus.records[3]["model"]["_id"]
+            assert "listed twice in one page" in reasons[model_id]
+        elif fate == "stored":
             assert model_id in stored, f"{case}: not stored"
         else:
             field = fate.split(": ")[1]
@@ -291,6 +298,10 @@ def test_odd_records_have_a_sensible_meaning_in_the_marts(corpus_warehouse, reco
                 "from marts.dim_model_family"
             ).fetchall()
         }
+        (duplicated,) = con.execute(
+            "select count(*) - count(distinct model_id) from staging.stg_hub__models"
+        ).fetchone()
+    assert duplicated == 0  # one current model per repo id, as the marts assume
     for case in ("id-unicode", "id-with-spaces", "id-very-long", "sql-in-strings"):
         assert ids[case] in staged, case  # odd ids round-trip exactly
     children = {}
@@ -327,10 +338,10 @@ def test_a_future_last_modified_does_not_blind_the_next_delta(tmp_path, warehous
             events = store.advance(store.clock() + timedelta(days=30))
             run_pipeline(con, client, page_size=3)  # edits span many 3-model pages
             truth = hub_truth(server)
-            stored = {m for (m,) in con.execute("select model_id from raw.hub_models").fetchall()}
+            stored = {m for (m,) in con.execute("select model_oid from raw.hub_models").fetchall()}
             compared = assert_matches_hub(
                 con,
-                {oid: r for oid, r in truth.items() if r["model"]["id"] in stored},
+                {oid: r for oid, r in truth.items() if oid in stored},
                 exact_payloads=False,
             )
     finally:
