@@ -19,10 +19,7 @@ from orchestration_support import (
 )
 
 from orchestration.defs.sensors import hub_delta_sensor, newest_hub_modification
-
-
-def requested_assets(result: dg.EvaluateAutomationConditionsResult) -> set[dg.AssetKey]:
-    return {r.key for r in result.results if isinstance(r.key, dg.AssetKey) and r.true_subset.size}
+from orchestration.main_job import requested
 
 
 def automated_descendants(graph, updated: set[dg.AssetKey]) -> set[dg.AssetKey]:
@@ -106,7 +103,7 @@ def test_every_derived_layer_is_automated_and_raw_is_not(scenario):
 def test_nothing_is_requested_when_nothing_changed(scenario):
     assert scenario.built.total_requested == 0
     again = scenario.evaluate(scenario.built.cursor)
-    assert requested_assets(again) == set()
+    assert requested(again) == set()
     assert again.total_requested == 0
 
 
@@ -115,14 +112,14 @@ def test_a_raw_update_requests_exactly_its_dependents(scenario):
     assert updated and all(key.path[0] == "raw" for key in updated)
     expected = automated_descendants(scenario.graph, updated)
     assert expected
-    assert requested_assets(result) == expected
+    assert requested(result) == expected
 
     job = scenario.defs.resolve_implicit_global_asset_job_def()
     refreshed = job.execute_in_process(instance=scenario.instance, asset_selection=list(expected))
     assert refreshed.success
     assert materialized_keys(refreshed) == expected
     settled = scenario.evaluate(result.cursor)
-    assert requested_assets(settled) == set()
+    assert requested(settled) == set()
 
 
 def test_the_delta_sensor_runs_only_when_the_hub_moved(scenario):
