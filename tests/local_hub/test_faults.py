@@ -9,11 +9,11 @@ import urllib.error
 import urllib.request
 
 import pytest
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, ModelCard
 from huggingface_hub.utils import parse_ratelimit_headers
 
 from ingestion.hub_faults import FaultSpec
-from tests.local_hub.conftest import public
+from tests.local_hub.conftest import card_endpoint, public
 
 
 @pytest.fixture(autouse=True)
@@ -148,3 +148,20 @@ def test_fault_specs_are_validated():
     for bad in ("explode", "slow:speed=3", "slow:p", "slow:on=everything"):
         with pytest.raises(ValueError):
             FaultSpec.parse(bad)
+
+
+def test_model_card_loads_wait_out_slow_files_and_refuse_truncated_ones(
+    start_hub, hub_records, monkeypatch, tmp_path
+):
+    record = next(r for r in public(hub_records) if r["readme"])
+    hub = start_hub(hub_records, faults=["slow:p=1,delay=0.2,on=resolve"])
+    with card_endpoint(monkeypatch, hub.base_url, tmp_path / "slow"):
+        assert ModelCard.load(record["model"]["id"]).text == ModelCard(record["readme"]).text
+    assert hub.faults.injected["slow"] == 2  # HEAD, then GET
+
+    hub = start_hub(hub_records, faults=["truncated:p=1,on=resolve"])
+    with (
+        card_endpoint(monkeypatch, hub.base_url, tmp_path / "truncated"),
+        pytest.raises(OSError, match="[Cc]onsistency"),  # the size differs from the HEAD's
+    ):
+        ModelCard.load(record["model"]["id"])
