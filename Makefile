@@ -45,7 +45,7 @@ dev: manifest
 e2e: manifest
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		{ echo "e2e needs Chromium: apt-get install -y chromium chromium-driver"; exit 1; }
-	$(PY) -m pytest tests/orchestration/test_ui_browser.py -v
+	HUBGENOME_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/orchestration/test_ui_browser.py -v
 
 clean:
 	rm -rf data dbt_project/target reports

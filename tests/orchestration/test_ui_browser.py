@@ -1,9 +1,10 @@
 """The Dagster UI in a real browser: `dagster dev` on loopback, driven by headless Chromium.
 
 Checks the asset graph joins raw -> staging -> marts -> analytics into one lineage, launches
-"Materialize all" from the UI, waits for the run to succeed, and saves screenshots to
-`docs/screenshots/`. Skips when Chromium or its driver is not installed
-(`apt-get install -y chromium chromium-driver`).
+"Materialize all" from the UI, waits for the run to succeed, switches the automation sensor on
+from the UI, and takes screenshots: into `HUBGENOME_SCREENSHOTS` when set (`make e2e` sets it
+to `docs/screenshots`), else into the test's temp folder. Skips when Chromium or its driver is
+not installed (`apt-get install -y chromium chromium-driver`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import pytest
 from ingestion.config import PROJECT_ROOT
 from ingestion.local_hub import serve
 
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 LINEAGE = [
     ("raw", "hub_models"),
     ("staging", "stg_hub__models"),
@@ -188,6 +188,16 @@ def dismiss_welcome_dialog(browser, wait) -> None:
     skip.click()
 
 
+def sensor_status(base_url: str, name: str) -> str | None:
+    sensors = graphql(
+        base_url,
+        '{ sensorsOrError(repositorySelector: {repositoryName: "__repository__", '
+        'repositoryLocationName: "hubgenome"}) { ... on Sensors { results { name '
+        "sensorState { status } } } } }",
+    )["sensorsOrError"]["results"]
+    return next((x["sensorState"]["status"] for x in sensors if x["name"] == name), None)
+
+
 def latest_run(base_url: str) -> dict | None:
     runs = graphql(
         base_url, "{ runsOrError(limit: 1) { ... on Runs { results { runId status } } } }"
@@ -195,7 +205,10 @@ def latest_run(base_url: str) -> dict | None:
     return runs[0] if runs else None
 
 
-def test_the_ui_shows_one_lineage_and_materializes_it(dagster_ui, browser):
+def test_the_ui_shows_one_lineage_and_materializes_it(dagster_ui, browser, tmp_path):
+    screenshots = Path(os.environ.get("HUBGENOME_SCREENSHOTS") or tmp_path / "screenshots")
+    if not screenshots.is_absolute():
+        screenshots = PROJECT_ROOT / screenshots
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -206,13 +219,13 @@ def test_the_ui_shows_one_lineage_and_materializes_it(dagster_ui, browser):
         assert is_ancestor(parents, upstream, downstream), f"{upstream} is not above {downstream}"
 
     wait = WebDriverWait(browser, 120)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screenshots.mkdir(parents=True, exist_ok=True)
     browser.get(f"{dagster_ui}/asset-groups")
     dismiss_welcome_dialog(browser, wait)
     for layer in ("raw", "staging", "intermediate", "marts", "analytics"):
         wait.until(ec.presence_of_element_located((By.XPATH, f"//*[text()='{layer}']")))
     time.sleep(2)  # let the graph layout settle before the picture
-    browser.save_screenshot(str(SCREENSHOTS / "layers.png"))
+    browser.save_screenshot(str(screenshots / "layers.png"))
 
     report = "/".join(LINEAGE[-1])
     browser.get(f"{dagster_ui}/assets/{report}?view=lineage&lineageScope=upstream&lineageDepth=8")
@@ -221,7 +234,7 @@ def test_the_ui_shows_one_lineage_and_materializes_it(dagster_ui, browser):
             ec.presence_of_element_located((By.XPATH, f"//*[contains(text(), '{name[:5]}')]"))
         )
     time.sleep(2)
-    browser.save_screenshot(str(SCREENSHOTS / "lineage.png"))
+    browser.save_screenshot(str(screenshots / "lineage.png"))
 
     browser.get(f"{dagster_ui}/asset-groups")
     assert latest_run(dagster_ui) is None
@@ -242,14 +255,22 @@ def test_the_ui_shows_one_lineage_and_materializes_it(dagster_ui, browser):
     browser.get(f"{dagster_ui}/runs/{run['runId']}")
     wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'Success')]")))
     time.sleep(2)
-    browser.save_screenshot(str(SCREENSHOTS / "run-from-ui.png"))
+    browser.save_screenshot(str(screenshots / "run-from-ui.png"))
 
     browser.get(f"{dagster_ui}/assets/{report}?view=lineage&lineageScope=upstream&lineageDepth=8")
     wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'reprod')]")))
     time.sleep(3)
-    browser.save_screenshot(str(SCREENSHOTS / "lineage-materialized.png"))
+    browser.save_screenshot(str(screenshots / "lineage-materialized.png"))
 
     browser.get(f"{dagster_ui}/automation")
-    wait.until(ec.presence_of_element_located((By.XPATH, "//*[text()='warehouse_automation']")))
+    # Each automation row holds two checkboxes: "select" for bulk actions, then the on/off switch.
+    row = "//div[contains(@class, 'ListItem_listItem')][.//*[text()='warehouse_automation']]"
+    switch = wait.until(ec.presence_of_element_located((By.XPATH, f"({row}//input)[2]")))
+    browser.execute_script("arguments[0].click();", switch)
+    wait_for(
+        lambda: sensor_status(dagster_ui, "warehouse_automation") == "RUNNING",
+        timeout=60,
+        what="the automation sensor to be switched on from the UI",
+    )
     time.sleep(2)
-    browser.save_screenshot(str(SCREENSHOTS / "automation.png"))
+    browser.save_screenshot(str(screenshots / "automation.png"))
