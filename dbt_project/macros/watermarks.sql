@@ -10,13 +10,14 @@
     );
 {%- endmacro %}
 
-{#- The watermark of the model being built: a SQL expression, never null. On a full build
-    (or when the bookkeeping row is missing) it is -infinity, so every row counts as changed. -#}
-{% macro watermark() -%}
+{#- The watermark of the model being built (of one of its input clocks, when `clock` names
+    one): a SQL expression, never null. On a full build (or when the bookkeeping row is
+    missing) it is -infinity, so every row counts as changed. -#}
+{% macro watermark(clock=none) -%}
     {%- if is_incremental() -%}
         coalesce(
             (select watermark from intermediate.dbt_watermarks
-             where model_name = '{{ this.identifier }}'),
+             where model_name = '{{ watermark_key(clock) }}'),
             '-infinity'::timestamp
         )
     {%- else -%}
@@ -24,10 +25,14 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook: record `watermark_sql` (the newest change timestamp in the inputs) for this model. -#}
-{% macro save_watermark(watermark_sql) -%}
+{% macro watermark_key(clock=none) -%}
+    {{ this.identifier }}{% if clock %}:{{ clock }}{% endif %}
+{%- endmacro %}
+
+{#- Post-hook: record `watermark_sql` (the newest change time in an input) for this model. -#}
+{% macro save_watermark(watermark_sql, clock=none) -%}
     insert or replace into intermediate.dbt_watermarks (model_name, watermark, updated_at)
-    select '{{ this.identifier }}', ({{ watermark_sql }}), now()::timestamp
+    select '{{ watermark_key(clock) }}', ({{ watermark_sql }}), now()::timestamp
 {%- endmacro %}
 
 {#- Post-hook: delete the rows of this model that no longer match any row of `relation`

@@ -1,14 +1,15 @@
 -- One row per current model: its traits (licenses, languages, datasets, arXiv ids, task,
 -- library, regions) and its model card's features, as the paper defines them.
--- Incremental: a model is rebuilt when its raw row changes or its card is fetched again.
+-- Incremental: a model is rebuilt when its traits change or its card is fetched again (two
+-- clocks, two watermarks).
 {{ config(
     materialized='incremental',
     unique_key='model_oid',
     incremental_strategy='delete+insert',
     post_hook=[
         "{{ delete_unmatched(ref('int_model_traits'), 'current.model_oid = kept.model_oid') }}",
-        "{{ save_watermark('select greatest((select max(changed_at) from ' ~ ref('int_model_traits')
-            ~ '), (select max(fetched_at) from ' ~ ref('stg_hub__model_cards') ~ '))') }}",
+        "{{ save_watermark('select max(changed_at) from ' ~ ref('int_model_traits'), 'traits') }}",
+        "{{ save_watermark('select max(fetched_at) from ' ~ ref('stg_hub__model_cards'), 'cards') }}",
     ],
 ) }}
 
@@ -23,9 +24,9 @@ changed_models as (
     select traits.*
     from {{ ref('int_model_traits') }} as traits
     {% if is_incremental() %}
-    where traits.changed_at > {{ watermark() }}
+    where traits.changed_at > {{ watermark('traits') }}
        or traits.model_oid in (
-            select model_oid from cards where fetched_at > {{ watermark() }}
+            select model_oid from cards where fetched_at > {{ watermark('cards') }}
        )
     {% endif %}
 
