@@ -119,5 +119,6 @@ def test_models_renamed_or_deleted_while_a_listing_pages(hub, warehouse, scale, 
         refresh_popularity(con, HubClient(hub.base_url), page_size=scale.page_size)
         compared = assert_matches_hub(con, hub_truth(hub), exact_payloads=False, popularity=True)
     assert kinds.get("delete", 0) > 0 and kinds.get("rename", 0) > 0, kinds
-    assert compared.deleted >= kinds["delete"]
+    # Some models were born and deleted between two listings: never stored, never missed.
+    assert 0 < compared.deleted <= kinds["delete"]
     record("changes while paging", events=kinds, rows=compared.rows)
