@@ -14,23 +14,30 @@ from ingestion.config import PROJECT_ROOT
 from ingestion.local_hub import read_snapshot, serve
 from orchestration.defs.resources import acquire_writer_lock
 
-FULL_BUILD_IN_A_NEW_PROCESS = """
+# Raw ingestion (Python writes) plus a dbt model (the dbt subprocess writes): both kinds of writer.
+BUILD_IN_A_NEW_PROCESS = """
 import dagster as dg
 from orchestration.definitions import defs
+selection = [
+    dg.AssetKey(["raw", "hub_models"]),
+    dg.AssetKey(["raw", "hub_model_versions"]),
+    dg.AssetKey(["staging", "stg_hub__models"]),
+]
 with dg.DagsterInstance.ephemeral() as instance:
-    result = defs().resolve_job_def("full_build").execute_in_process(instance=instance)
+    job = defs().resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(instance=instance, asset_selection=selection)
 raise SystemExit(0 if result.success else 1)
 """
 WAITING = "waiting for the warehouse writer lock"
 
 
 class Build:
-    """A `full_build` in its own Python process, its log collected line by line."""
+    """Ingestion plus dbt in its own Python process, its log collected line by line."""
 
     def __init__(self, env: dict[str, str]):
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-c", FULL_BUILD_IN_A_NEW_PROCESS],
+            [sys.executable, "-c", BUILD_IN_A_NEW_PROCESS],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -53,7 +60,7 @@ class Build:
         return code
 
 
-def test_two_builds_started_together_both_succeed(small_snapshot, tmp_path):
+def test_two_materializations_started_together_both_succeed(small_snapshot, tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     hub = serve(small_snapshot)
     env = dict(os.environ, HF_ENDPOINT=hub.base_url, HUBGENOME_WAREHOUSE=str(warehouse))
