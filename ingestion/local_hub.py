@@ -222,6 +222,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         path = unquote(url.path)
         query = parse_qs(url.query, keep_blank_values=True)
         self._send_body = method != "HEAD"
+        self._status = 0  # the handler serves every request of a kept-alive connection
         self._body_fault: str | None = None
         self._extra_headers: dict[str, str] = {}
         if path.startswith("/admin/"):
@@ -254,7 +255,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, json.JSONDecodeError) as error:
             self._error(HubError(400, f"Bad request: {error}"))
         finally:
-            self.server.stats.count(endpoint or "other", getattr(self, "_status", 0))
+            self.server.stats.count(endpoint or "other", self._status)
 
     @staticmethod
     def _endpoint_of(path: str) -> str | None:
