@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from bench import paper_baseline
 from orchestration.analytics.drift import trait_mutation_rates
@@ -58,7 +59,7 @@ def baseline(con: duckdb.DuckDBPyConnection) -> dict:
         "family_sizes": dict(result["family_sizes"]),
         "mutation_rates_finetune": result["mutation_rates_finetune"],
         "card_drift": {
-            str(r): [int(row.edges), row.parent_chars, row.child_chars]
+            ("None" if pd.isna(r) else str(r)): [int(row.edges), row.parent_chars, row.child_chars]
             for r, row in drift.iterrows()
         },
     }
