@@ -1,4 +1,5 @@
 -- One row per model currently on the Hub, with the list-API fields typed and renamed.
+-- Deletion sweeps change which rows are current: depends_on: {{ source('hub', 'hub_sweeps') }}
 with source as (
 
     select * from {{ source('hub', 'hub_models') }}
