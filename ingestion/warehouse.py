@@ -17,7 +17,9 @@ from itertools import islice
 from pathlib import Path
 
 import duckdb
+import orjson
 import pandas as pd
+import pyarrow as pa
 
 from ingestion.records import parse_hub_time
 
@@ -113,12 +115,21 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# DuckDB checkpoints (rewrites tables and primary-key indexes from the WAL) once the WAL
+# passes this size; at the default 16 MiB a listing checkpointed every few pages and that
+# was a third of its CPU. Commits still go to the WAL first, so a crash loses nothing.
+CHECKPOINT_THRESHOLD = "256MiB"
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse file (creating its folder) and close it afterwards."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        # A setting, not connect(config=...): other connections to the file stay compatible.
+        con.execute("set checkpoint_threshold = $size", {"size": CHECKPOINT_THRESHOLD})
     try:
         yield con
     finally:
@@ -136,8 +147,29 @@ def model_oid(payload: dict) -> str:
     return payload.get("_id") or f"id:{payload['id']}"
 
 
+# orjson writes floats below 1e-4 as `0.00001` or `1.5e-6` where the standard library writes
+# `1e-05`; a payload whose text shows either form takes the standard library's path, so stored
+# texts (compared for change detection, hashed into version keys) stay as they always were.
+def _may_differ_from_stdlib(text: bytes) -> bool:
+    if b"0.0000" in text:
+        return True
+    at = text.find(b"e-")  # a find loop: a regex for `[0-9]e-[0-9]` costs more than orjson
+    while at != -1:
+        if text[at - 1 : at].isdigit() and text[at + 2 : at + 3].isdigit():
+            return True
+        at = text.find(b"e-", at + 2)
+    return False
+
+
 def canonical_json(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    """Compact JSON with sorted keys, as `json.dumps(sort_keys=True, ensure_ascii=False)`."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # integers beyond 64 bits, lone surrogates
+        text = None
+    if text is None or _may_differ_from_stdlib(text):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return text.decode()
 
 
 def version_key(payload: dict, text: str) -> str:
@@ -145,7 +177,22 @@ def version_key(payload: dict, text: str) -> str:
     return payload.get("sha") or hashlib.md5(text.encode()).hexdigest()
 
 
-def model_frame(payloads: Iterable[dict]) -> pd.DataFrame:
+MODEL_SCHEMA = pa.schema(
+    [
+        ("model_oid", pa.string()),
+        ("model_id", pa.string()),
+        ("sha", pa.string()),
+        ("version_key", pa.string()),
+        # Microseconds, not nanoseconds: those end in 2262 and a Hub record dated 2999 would
+        # crash the listing on every rerun.
+        ("last_modified", pa.timestamp("us")),
+        ("created_at", pa.timestamp("us")),
+        ("payload", pa.string()),
+    ]
+)
+
+
+def model_table(payloads: Iterable[dict]) -> pa.Table:
     """One row per model (the last occurrence wins, as a later page would)."""
     rows = {}
     for payload in payloads:
@@ -160,23 +207,9 @@ def model_frame(payloads: Iterable[dict]) -> pd.DataFrame:
             parse_hub_time(payload.get("createdAt")),
             text,
         )
-    frame = pd.DataFrame(list(rows.values()), columns=MODEL_COLUMNS)
-    for column in ("last_modified", "created_at"):
-        # Microseconds, not pandas' default nanoseconds: those end in 2262 and a Hub record
-        # dated 2999 would crash the listing on every rerun.
-        frame[column] = frame[column].astype("datetime64[us]")
-    return frame
-
-
-MODEL_COLUMNS = [
-    "model_oid",
-    "model_id",
-    "sha",
-    "version_key",
-    "last_modified",
-    "created_at",
-    "payload",
-]
+    columns = list(zip(*rows.values(), strict=True)) or [()] * len(MODEL_SCHEMA)
+    arrays = [pa.array(c, type) for c, type in zip(columns, MODEL_SCHEMA.types, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=MODEL_SCHEMA)
 
 
 @dataclass
@@ -223,10 +256,10 @@ def write_models(
     Runs inside the caller's transaction. With `adopt`, a model imported under
     `id:<repo id>` takes the real `_id` when the Hub first shows it, keeping its history.
     """
-    frame = model_frame(payloads)
-    if frame.empty:
+    table = model_table(payloads)
+    if table.num_rows == 0:
         return WriteCounts()
-    con.register("incoming", frame)
+    con.register("incoming", table)
     try:
         if adopt:
             adopt_placeholders(con)
