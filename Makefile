@@ -21,8 +21,9 @@ manifest: install
 run: manifest
 	$(PY) -m orchestration.main_job
 
+# The browser test (7 minutes, needs Chromium) runs in `make e2e`.
 test: manifest
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not e2e"
 
 # The reliability suite at full width (24 kill seeds, dbt kills, 100,000 children); its numbers
 # go to reports/reliability.json for docs/reliability.md. `make test` runs the short version.

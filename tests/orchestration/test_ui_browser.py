@@ -42,7 +42,7 @@ CHROMIUM_FLAGS = (
     "--window-size=1600,1300",
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 def chromium_paths() -> tuple[str, str]:
