@@ -133,11 +133,3 @@ def test_the_delta_sensor_runs_only_when_the_hub_moved(scenario):
     assert moved.run_key == newest.isoformat()
     assert moved.run_key > scenario.sensor_before_build.run_key
     assert isinstance(scenario.sensor_after_delta, dg.SkipReason)
-
-
-def test_a_delta_run_that_finds_nothing_new_records_no_update(scenario):
-    scenario.delta  # noqa: B018 - the Hub moved once and that delta was ingested
-    quiet = run_job(scenario.defs, "hub_delta_job", scenario.instance)
-    assert quiet.success
-    # No materialization means nothing downstream sees an updated dependency.
-    assert materialized_keys(quiet) == set()

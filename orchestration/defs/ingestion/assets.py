@@ -42,18 +42,6 @@ def _client(hub: HubResource) -> HubClient:
     return HubClient(hub.endpoint, hub.token())
 
 
-def _report_update(context: dg.AssetExecutionContext, key: dg.AssetKey, changed: int) -> bool:
-    """Whether to record a materialization: only when rows changed (or never recorded yet).
-
-    Downstream automation reacts to materializations, so a run that found nothing new
-    leaves the raw asset untouched and nothing below it is rebuilt.
-    """
-    if changed or context.instance.get_latest_materialization_event(key) is None:
-        return True
-    context.log.info(f"{key.to_user_string()}: nothing changed, no materialization recorded")
-    return False
-
-
 def _row_count(warehouse: WarehouseResource, table: str, where: str = "true") -> int:
     with warehouse.connect(read_only=True) as con:
         (count,) = con.execute(f"select count(*) from raw.{table} where {where}").fetchone()
@@ -68,14 +56,12 @@ def _row_count(warehouse: WarehouseResource, table: str, where: str = "true") ->
             "each run lists the models changed since the watermark (minus an overlap).",
             kinds=KINDS,
             group_name="raw",
-            skippable=True,
         ),
         dg.AssetSpec(
             HUB_MODEL_VERSIONS,
             description="Every observed version of every model (append-only history).",
             kinds=KINDS,
             group_name="raw",
-            skippable=True,
         ),
     ],
     pool="duckdb",
@@ -101,8 +87,6 @@ def hub_models(
         (versions,) = con.execute("select count(*) from raw.hub_model_versions").fetchone()
     if result.quarantined:
         context.log.warning(f"{result.quarantined} records quarantined: see raw.quarantine")
-    if not _report_update(context, HUB_MODELS, result.added + result.changed):
-        return
     yield dg.MaterializeResult(
         asset_key=HUB_MODELS,
         metadata={
@@ -132,19 +116,16 @@ def hub_models(
     kinds=KINDS,
     group_name="raw",
     pool="duckdb",
-    output_required=False,
 )
 def hub_model_cards(
     context: dg.AssetExecutionContext,
     config: CardsConfig,
     hub: HubResource,
     warehouse: WarehouseResource,
-):
+) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         result = fetch_cards(con, _client(hub), concurrency=config.concurrency, logger=context.log)
-    if not _report_update(context, HUB_MODEL_CARDS, result.fetched):
-        return
-    yield dg.MaterializeResult(
+    return dg.MaterializeResult(
         metadata={
             "dagster/row_count": _row_count(warehouse, "hub_model_cards"),
             "fetched": result.fetched,
@@ -190,14 +171,13 @@ def hub_model_popularity(
     kinds=KINDS,
     group_name="raw",
     pool="duckdb",
-    output_required=False,
 )
 def hub_model_sweep(
     context: dg.AssetExecutionContext,
     config: SweepConfig,
     hub: HubResource,
     warehouse: WarehouseResource,
-):
+) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         result = sweep_deletions(
             con,
@@ -206,11 +186,7 @@ def hub_model_sweep(
             max_deleted_share=config.max_deleted_share,
             logger=context.log,
         )
-    if not _report_update(
-        context, HUB_MODEL_SWEEP, result.deleted + result.renamed + result.restored
-    ):
-        return
-    yield dg.MaterializeResult(
+    return dg.MaterializeResult(
         metadata={
             "dagster/row_count": _row_count(warehouse, "hub_sweeps"),
             "models_seen": result.seen,
