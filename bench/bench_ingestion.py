@@ -10,34 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from ingestion.config import PROJECT_ROOT
 from ingestion.hub_client import EXPAND_FIELDS, HubClient
 from ingestion.importers import import_snapshot
 from ingestion.ingest import ingest_models, split_records
+from ingestion.local_hub import start_process
 from ingestion.synthetic import generate, write_jsonl
 from ingestion.warehouse import connect, ensure_raw_schema, transaction, utc_now, write_models
 
 
-def start_hub(source: Path) -> tuple[subprocess.Popen, str]:
-    port_file = Path(tempfile.mkdtemp()) / "port"
-    command = [sys.executable, "-m", "ingestion.local_hub", "--source", str(source)]
-    command += ["--port", "0", "--port-file", str(port_file), "--evolution", "none"]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL)
-    while not port_file.exists() or not port_file.read_text():
-        if process.poll() is not None:
-            raise RuntimeError("the local Hub did not start")
-        time.sleep(0.1)
-    return process, f"http://127.0.0.1:{port_file.read_text()}"
-
-
 def bench_listing(snapshot: Path, folder: Path, n_models: int) -> dict:
-    hub, endpoint = start_hub(snapshot)
+    hub, endpoint = start_process(snapshot, "--evolution", "none", quiet=True)
     try:
         client = HubClient(endpoint)
         fetch_seconds = 0.0

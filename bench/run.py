@@ -15,8 +15,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
-import time
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -26,6 +24,7 @@ import psutil
 
 from bench.measure import Measurement, run_measured
 from ingestion.config import PROJECT_ROOT
+from ingestion.local_hub import start_process
 
 PY = sys.executable
 DBT = str(Path(sys.executable).parent / "dbt")
@@ -53,29 +52,6 @@ def count(warehouse: Path, sql: str, params: dict | None = None) -> int:
         return con.execute(sql, params or {}).fetchone()[0]
     finally:
         con.close()
-
-
-def start_hub(snapshot: Path) -> tuple[subprocess.Popen, str]:
-    port_file = Path(tempfile.mkdtemp()) / "port"
-    hub = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "ingestion.local_hub",
-            "--source",
-            str(snapshot),
-            "--port",
-            "0",
-            "--port-file",
-            str(port_file),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    while not (port_file.exists() and port_file.read_text()):
-        if hub.poll() is not None:
-            raise RuntimeError("the local Hub did not start")
-        time.sleep(0.2)
-    return hub, f"http://127.0.0.1:{port_file.read_text()}"
 
 
 def run(models: int, skip_http: bool, skip_baseline: bool) -> list[Measurement]:
@@ -113,7 +89,7 @@ def run(models: int, skip_http: bool, skip_baseline: bool) -> list[Measurement]:
     results.append(step)
 
     if not skip_http:
-        hub, endpoint = start_hub(snapshot)
+        hub, endpoint = start_process(snapshot, quiet=True)
         try:
             streams = ("models", "cards") if models <= HTTP_CARDS_MAX_MODELS else ("models",)
             for what in streams:

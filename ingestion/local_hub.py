@@ -27,6 +27,9 @@ import json
 import math
 import socket
 import struct
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -38,6 +41,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from ingestion import synthetic
+from ingestion.config import PROJECT_ROOT
 from ingestion.hub_faults import FaultPlan, RequestInfo
 from ingestion.hub_store import (
     SORT_FIELDS,
@@ -629,6 +633,27 @@ def serve(
 ) -> LocalHubServer:
     """Load a JSONL snapshot and serve it from a background thread."""
     return serve_store(HubStore(read_snapshot(source), seed=seed), host, port, **options)
+
+
+def start_process(
+    source: Path, *options: str, quiet: bool = False, timeout: float = 120
+) -> tuple[subprocess.Popen, str]:
+    """Run `python -m ingestion.local_hub --source SOURCE *options` on a free loopback port.
+
+    Returns the process and its base URL once the server is listening.
+    """
+    port_file = Path(tempfile.mkdtemp()) / "port"
+    command = [sys.executable, "-m", "ingestion.local_hub", "--source", str(source), *options]
+    command += ["--port", "0", "--port-file", str(port_file)]
+    output = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=output)
+    deadline = time.monotonic() + timeout
+    while not port_file.exists() or not port_file.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the local Hub did not start; see its output above")
+        time.sleep(0.1)
+    return process, f"http://127.0.0.1:{port_file.read_text()}"
 
 
 def main(argv: list[str] | None = None) -> None:

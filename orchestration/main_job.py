@@ -13,42 +13,17 @@ import argparse
 import json
 import os
 import subprocess
-import sys
-import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 from ingestion.config import PROJECT_ROOT, warehouse_path
+from ingestion.local_hub import start_process
 from ingestion.synthetic import generate, write_jsonl
 
 
 def start_local_hub(source: Path, seed: int) -> tuple[subprocess.Popen, str]:
-    """Start `python -m ingestion.local_hub` on a free loopback port; return it and its URL."""
-    port_file = Path(tempfile.mkdtemp()) / "port"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ingestion.local_hub",
-            "--source",
-            str(source),
-            "--seed",
-            str(seed),
-            "--port",
-            "0",
-            "--port-file",
-            str(port_file),
-        ],
-        cwd=PROJECT_ROOT,
-    )
-    deadline = time.monotonic() + 120
-    while not port_file.exists() or not port_file.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("the local Hub did not start; see its output above")
-        time.sleep(0.1)
-    return process, f"http://127.0.0.1:{port_file.read_text()}"
+    """Start the local Hub serving `source`, its evolution seeded by `seed`."""
+    return start_process(source, "--seed", str(seed))
 
 
 def advance_hub_clock(endpoint: str, days: float) -> dict:
