@@ -36,7 +36,7 @@ import duckdb
 
 from ingestion.cards import CardFetch, write_card_fetches
 from ingestion.hub_client import EXPAND_FIELDS
-from ingestion.ingest import MODELS_STREAM, split_records
+from ingestion.ingest import MODELS_STREAM, log_lock_wait, split_records
 from ingestion.progress import Progress
 from ingestion.warehouse import (
     WriteCounts,
@@ -314,7 +314,7 @@ def _continue_deltas_from_here(con: duckdb.DuckDBPyConnection) -> datetime | Non
 
 def main(argv: list[str] | None = None) -> None:
     from ingestion.config import warehouse_path
-    from ingestion.warehouse import connect, ensure_raw_schema
+    from ingestion.warehouse import connect_writer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)
@@ -324,8 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     started = time.monotonic()
-    with connect(args.warehouse or warehouse_path()) as con:
-        ensure_raw_schema(con)
+    with connect_writer(args.warehouse or warehouse_path(), on_wait=log_lock_wait) as con:
         result = import_snapshot(con, args.path, args.format, batch_size=args.batch_size)
     print(result, f"({time.monotonic() - started:.1f}s)")
 

@@ -253,6 +253,10 @@ def _older_than(items: list[dict], stop_before: datetime | None) -> bool:
     return any((_last_modified(item) or datetime.min) < stop_before for item in items)
 
 
+def log_lock_wait(lock_path: Path) -> None:
+    log.info(f"waiting for the warehouse writer lock {lock_path} (another run is writing)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["models", "cards", "popularity", "sweep"])
@@ -267,11 +271,10 @@ def main(argv: list[str] | None = None) -> None:
 
     import os
 
-    from ingestion.warehouse import connect, ensure_raw_schema
+    from ingestion.warehouse import connect_writer
 
     client = HubClient(args.endpoint or hub_endpoint(), os.environ.get("HF_TOKEN") or None)
-    with connect(args.warehouse or warehouse_path()) as con:
-        ensure_raw_schema(con)
+    with connect_writer(args.warehouse or warehouse_path(), on_wait=log_lock_wait) as con:
         if args.what == "models":
             result = ingest_models(
                 con,

@@ -7,14 +7,18 @@ parameters or registered DataFrames, never as SQL text.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import orjson
@@ -134,6 +138,62 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         yield con
     finally:
         con.close()
+
+
+WRITER_LOCK_TIMEOUT_SECONDS = 4 * 3600
+
+
+def writer_lock_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + ".writer.lock")
+
+
+def acquire_writer_lock(
+    warehouse: Path,
+    timeout: float = WRITER_LOCK_TIMEOUT_SECONDS,
+    on_wait: Callable[[Path], None] | None = None,
+) -> IO[str]:
+    """Block until this process is the warehouse's only writer; returns the open lock file.
+
+    DuckDB refuses a second writing process at once instead of waiting, so writers queue on
+    an advisory `flock` beside the file. The lock is released when the file is closed, also
+    when the process dies, so a crashed run never leaves the warehouse locked.
+    """
+    path = writer_lock_path(warehouse)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+")
+    deadline = time.monotonic() + timeout
+    waiting = False
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                handle.close()
+                raise TimeoutError(f"{path} stayed locked for {timeout:.0f}s") from None
+            if not waiting and on_wait is not None:
+                on_wait(path)
+            waiting = True
+            time.sleep(0.2)
+            continue
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        return handle
+
+
+@contextmanager
+def connect_writer(
+    path: Path, on_wait: Callable[[Path], None] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse opened for writing with `raw` in place, after waiting for other writers."""
+    lock = acquire_writer_lock(path, on_wait=on_wait)
+    try:
+        with connect(path) as con:
+            ensure_raw_schema(con)
+            yield con
+    finally:
+        lock.close()
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,10 +14,8 @@ from dagster_dbt import DbtCliResource
 from pydantic import PrivateAttr
 
 from ingestion.config import hub_endpoint, warehouse_path
-from ingestion.warehouse import connect, ensure_raw_schema
+from ingestion.warehouse import acquire_writer_lock, connect, ensure_raw_schema
 from orchestration.defs.transform.project import dbt_project
-
-WRITER_LOCK_TIMEOUT_SECONDS = 4 * 3600
 
 
 class HubResource(dg.ConfigurableResource):
@@ -29,52 +25,6 @@ class HubResource(dg.ConfigurableResource):
 
     def token(self) -> str | None:
         return os.environ.get("HF_TOKEN") or None
-
-
-def writer_lock_path(warehouse: Path) -> Path:
-    return warehouse.with_name(warehouse.name + ".writer.lock")
-
-
-def acquire_writer_lock(
-    warehouse: Path, timeout: float = WRITER_LOCK_TIMEOUT_SECONDS, on_wait=None
-) -> IO[str]:
-    """Block until this process is the warehouse's only writer; returns the open lock file.
-
-    DuckDB refuses a second writing process at once instead of waiting, so writers queue on
-    an advisory `flock` beside the file. The lock is released when the file is closed, also
-    when the process dies, so a crashed run never leaves the warehouse locked.
-    """
-    path = writer_lock_path(warehouse)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+")
-    deadline = time.monotonic() + timeout
-    waiting = False
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                handle.close()
-                raise TimeoutError(f"{path} stayed locked for {timeout:.0f}s") from None
-            if not waiting and on_wait is not None:
-                on_wait(path)
-            waiting = True
-            time.sleep(0.2)
-            continue
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        return handle
-
-
-@contextmanager
-def warehouse_writer_lock(warehouse: Path, on_wait=None) -> Iterator[None]:
-    handle = acquire_writer_lock(warehouse, on_wait=on_wait)
-    try:
-        yield
-    finally:
-        handle.close()
 
 
 class WarehouseResource(dg.ConfigurableResource):
