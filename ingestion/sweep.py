@@ -21,7 +21,7 @@ import pandas as pd
 from ingestion.hub_client import HubClient, listing_cursor, with_page_size
 from ingestion.ingest import follow_listing
 from ingestion.progress import Progress
-from ingestion.warehouse import StreamState, adopt_placeholders, model_oid
+from ingestion.warehouse import StreamState, adopt_placeholders, model_oid, rename_models
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +96,7 @@ def sweep_deletions(
             """
         ).fetchone()
         refuse_mass_deletion(doomed, active, max_deleted_share)
-        (renamed,) = con.execute(
-            """
-            update raw.hub_models as m
-            set model_id = seen.model_id, changed_at = $now
-            from raw.hub_sweep_seen as seen
-            where m.model_oid = seen.model_oid and m.model_id <> seen.model_id
-            """,
-            {"now": now},
-        ).fetchone()
+        renamed = rename_models(con, now)
         con.execute(
             """
             insert into raw.hub_model_names

@@ -399,6 +399,58 @@ def adopt_placeholders(con: duckdb.DuckDBPyConnection, seen: str = "incoming") -
     return adopted
 
 
+def renamed_payload(payload: dict, new_id: str) -> dict:
+    """The payload as the Hub lists it under `new_id`: the name fields follow the rename."""
+    renamed = dict(payload, id=new_id)
+    if "modelId" in renamed:
+        renamed["modelId"] = new_id
+    if "author" in renamed:
+        renamed["author"] = new_id.split("/", 1)[0] if "/" in new_id else None
+    return renamed
+
+
+def rename_models(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
+    """Give every model the sweep saw under a new repo id that id, in its row and payload.
+
+    A rename is no commit (same sha, same `lastModified`), so no delta lists it again; the
+    current row follows at once, the stored versions keep the name they were observed under.
+    """
+    rows = con.execute(
+        """
+        select m.model_oid, seen.model_id, m.payload
+        from raw.hub_models as m
+        join raw.hub_sweep_seen as seen using (model_oid)
+        where m.model_id <> seen.model_id
+        """
+    ).fetchall()
+    if not rows:
+        return 0
+    renames = pa.table(
+        {
+            "model_oid": [oid for oid, _, _ in rows],
+            "model_id": [new_id for _, new_id, _ in rows],
+            "payload": [
+                canonical_json(renamed_payload(json.loads(payload), new_id))
+                for _, new_id, payload in rows
+            ],
+        }
+    )
+    con.register("renames", renames)
+    try:
+        con.execute(
+            """
+            update raw.hub_models as m
+            set model_id = renames.model_id, payload = renames.payload::json, changed_at = $now
+            from renames
+            where m.model_oid = renames.model_oid
+            """,
+            {"now": now},
+        )
+    finally:
+        con.unregister("renames")
+    return len(rows)
+
+
 def write_quarantine(
     con: duckdb.DuckDBPyConnection,
     source: str,
