@@ -3,6 +3,8 @@
 Raw assets are roots: the Hub delta sensor and the schedules (`sensors.py`, `schedules.py`)
 launch them. Every derived layer refreshes only when something it depends on was updated,
 when it is missing, or when its code changed, so assets outside the changed lineage never rerun.
+A raw asset counts as updated only when its data version (a fingerprint of what it stored)
+changed: a scheduled run that found nothing new on the Hub rebuilds nothing below it.
 The one automation sensor below evaluates those conditions and runs by default.
 """
 
@@ -14,6 +16,7 @@ import warnings
 import dagster as dg
 
 DERIVED_LAYERS = ("staging", "intermediate", "marts", "analytics", "reports")
+RAW_LAYER = dg.AssetSelection.key_prefixes("raw")
 
 
 def automation_enabled() -> bool:
@@ -29,6 +32,20 @@ SCHEDULE_STATUS = (
 )
 
 
+def any_deps_changed() -> dg.AutomationCondition:
+    """`any_deps_updated()`, except that a raw dep counts only when its data version changed.
+
+    Raw runs are launched by schedules whether or not the Hub moved, and each records a
+    materialization; their data version says whether it stored anything new. As in
+    `any_deps_updated`, a dep updated by a run that also ran this asset does not count.
+    """
+    AC = dg.AutomationCondition
+    raw_changed = AC.any_deps_match(
+        AC.data_version_changed() & ~AC.executed_with_root_target()
+    ).allow(RAW_LAYER)
+    return (raw_changed | AC.any_deps_updated().ignore(RAW_LAYER)).with_label("any_deps_changed")
+
+
 def refresh_on_upstream_change() -> dg.AutomationCondition:
     """DOP's `~in_progress() & (missing() | code_version_changed() | any_deps_updated())`,
     handled once per change (`since_last_handled`) and held back while a parent is missing
@@ -36,9 +53,7 @@ def refresh_on_upstream_change() -> dg.AutomationCondition:
     """
     AC = dg.AutomationCondition
     return (
-        (
-            AC.newly_missing() | AC.code_version_changed() | AC.any_deps_updated()
-        ).since_last_handled()
+        (AC.newly_missing() | AC.code_version_changed() | any_deps_changed()).since_last_handled()
         & ~AC.any_deps_missing()
         & ~AC.any_deps_in_progress()
         & ~AC.in_progress()

@@ -1,7 +1,8 @@
 """Declarative automation and the Hub delta sensor, evaluated on a real instance.
 
-One scenario: build everything from a local Hub, then let the Hub's clock move, ingest the
-delta, and ask Dagster what the automation would launch.
+One scenario: build everything from a local Hub, run the raw jobs again while the Hub stands
+still, then let the Hub's clock move, ingest the delta, and ask Dagster each time what the
+automation would launch.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from functools import cached_property
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from orchestration_support import (
     advance_days,
     load_definitions,
@@ -18,17 +20,20 @@ from orchestration_support import (
     serve_evolving,
 )
 
+from orchestration.defs.ingestion.keys import HUB_MODELS
 from orchestration.defs.sensors import hub_delta_sensor, newest_hub_modification
 from orchestration.main_job import requested
 
+RAW_JOBS = ("hub_delta_job", "hub_popularity_job", "hub_sweep_job")
+
 
 def automated_descendants(graph, updated: set[dg.AssetKey]) -> set[dg.AssetKey]:
-    """Every asset downstream of `updated` that carries an automation condition."""
+    """Every derived asset downstream of `updated` (raw assets are roots run by jobs)."""
     seen: set[dg.AssetKey] = set()
     frontier = list(updated)
     while frontier:
         for child in graph.get(frontier.pop()).child_keys:
-            if child not in seen:
+            if child not in seen and child.path[0] != "raw":
                 seen.add(child)
                 frontier.append(child)
     return {key for key in seen if graph.get(key).automation_condition is not None}
@@ -49,6 +54,15 @@ class Scenario:
             defs=self.defs, instance=self.instance, cursor=cursor
         )
 
+    def data_versions(self) -> dict[dg.AssetKey, str | None]:
+        """The data version each raw asset's latest materialization recorded."""
+        versions = {}
+        for key in self.graph.materializable_asset_keys:
+            if key.path[0] == "raw":
+                event = self.instance.get_latest_materialization_event(key)
+                versions[key] = event.asset_materialization.tags.get(DATA_VERSION_TAG)
+        return versions
+
     def sensor_tick(self):
         resources = {name: self.defs.resources[name] for name in ("hub", "warehouse")}
         with dg.build_sensor_context(instance=self.instance, resources=resources) as context:
@@ -66,15 +80,32 @@ class Scenario:
         return self.evaluate()
 
     @cached_property
+    def idle_raw_runs(self):
+        """Every raw job runs again (as schedules would) while the Hub has not moved."""
+        cursor = self.built.cursor
+        before = self.data_versions()
+        ran = set()
+        for job in RAW_JOBS:
+            ran |= materialized_keys(run_job(self.defs, job, self.instance))
+        return ran, before, self.data_versions(), self.evaluate(cursor)
+
+    @cached_property
     def delta(self):
         """The Hub moves, the delta job ingests it, the automation is evaluated."""
-        cursor = self.built.cursor
+        *_, idle_evaluation = self.idle_raw_runs
+        cursor = idle_evaluation.cursor
+        self.versions_before_delta = self.data_versions()
         self.sensor_after_build = self.sensor_tick()
         self.changes = advance_days(self.hub, 3)
         self.sensor_after_advance = self.sensor_tick()
         updated = materialized_keys(run_job(self.defs, "hub_delta_job", self.instance))
         self.sensor_after_delta = self.sensor_tick()
-        return updated, self.evaluate(cursor)
+        changed = {
+            key
+            for key, version in self.data_versions().items()
+            if version != self.versions_before_delta[key]
+        }
+        return updated, changed, self.evaluate(cursor)
 
 
 @pytest.fixture(scope="module")
@@ -107,10 +138,20 @@ def test_nothing_is_requested_when_nothing_changed(scenario):
     assert again.total_requested == 0
 
 
+def test_raw_runs_that_stored_nothing_new_request_nothing(scenario):
+    ran, before, after, result = scenario.idle_raw_runs
+    raw_keys = {key for key in scenario.graph.materializable_asset_keys if key.path[0] == "raw"}
+    assert ran == raw_keys  # each run recorded a materialization...
+    assert all(before.values()) and after == before  # ...with the data version it had
+    assert requested(result) == set()
+    assert result.total_requested == 0
+
+
 def test_a_raw_update_requests_exactly_its_dependents(scenario):
-    updated, result = scenario.delta
+    updated, changed, result = scenario.delta
     assert updated and all(key.path[0] == "raw" for key in updated)
-    expected = automated_descendants(scenario.graph, updated)
+    assert HUB_MODELS in changed and changed <= updated
+    expected = automated_descendants(scenario.graph, changed)
     assert expected
     assert requested(result) == expected
 

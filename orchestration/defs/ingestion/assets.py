@@ -3,8 +3,10 @@
 from datetime import timedelta
 
 import dagster as dg
+import duckdb
 
 from ingestion.cards import DEFAULT_CONCURRENCY, fetch_cards
+from ingestion.fingerprints import raw_fingerprint
 from ingestion.hub_client import HubClient
 from ingestion.ingest import DEFAULT_OVERLAP, ingest_models
 from ingestion.popularity import refresh_popularity
@@ -40,6 +42,12 @@ class SweepConfig(ListingConfig):
 
 def _client(hub: HubResource) -> HubClient:
     return HubClient(hub.endpoint, hub.token())
+
+
+def _data_version(con: duckdb.DuckDBPyConnection, *tables: str) -> dg.DataVersion:
+    """The stored content's fingerprint: unchanged after a run that stored nothing new, so
+    the derived layers (`automation.py`) do not refresh for it."""
+    return dg.DataVersion(raw_fingerprint(con, *tables))
 
 
 def _row_count(warehouse: WarehouseResource, table: str, where: str = "true") -> int:
@@ -85,10 +93,13 @@ def hub_models(
             "select count(*) from raw.hub_models where deleted_at is null"
         ).fetchone()
         (versions,) = con.execute("select count(*) from raw.hub_model_versions").fetchone()
+        models_version = _data_version(con, "hub_models")
+        versions_version = _data_version(con, "hub_model_versions")
     if result.quarantined:
         context.log.warning(f"{result.quarantined} records quarantined: see raw.quarantine")
     yield dg.MaterializeResult(
         asset_key=HUB_MODELS,
+        data_version=models_version,
         metadata={
             "dagster/row_count": active,
             "rows_added": result.added,
@@ -104,6 +115,7 @@ def hub_models(
     )
     yield dg.MaterializeResult(
         asset_key=HUB_MODEL_VERSIONS,
+        data_version=versions_version,
         metadata={"dagster/row_count": versions, "rows_added": result.added + result.changed},
     )
 
@@ -125,13 +137,15 @@ def hub_model_cards(
 ) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         result = fetch_cards(con, _client(hub), concurrency=config.concurrency, logger=context.log)
+        data_version = _data_version(con, "hub_model_cards", "hub_card_fetches")
     return dg.MaterializeResult(
+        data_version=data_version,
         metadata={
             "dagster/row_count": _row_count(warehouse, "hub_model_cards"),
             "fetched": result.fetched,
             "new_card_texts": result.new_texts,
             **{f"fetches_{status}": count for status, count in sorted(result.by_status.items())},
-        }
+        },
     )
 
 
@@ -152,13 +166,15 @@ def hub_model_popularity(
         result = refresh_popularity(
             con, _client(hub), page_size=config.page_size, logger=context.log
         )
+        data_version = _data_version(con, "hub_model_popularity")
     return dg.MaterializeResult(
+        data_version=data_version,
         metadata={
             "dagster/row_count": _row_count(warehouse, "hub_model_popularity"),
             "models_listed": result.listed,
             "rows_added": result.recorded,
             "observed_at": str(result.observed_at),
-        }
+        },
     )
 
 
@@ -186,12 +202,14 @@ def hub_model_sweep(
             max_deleted_share=config.max_deleted_share,
             logger=context.log,
         )
+        data_version = _data_version(con, "hub_sweeps")
     return dg.MaterializeResult(
+        data_version=data_version,
         metadata={
             "dagster/row_count": _row_count(warehouse, "hub_sweeps"),
             "models_seen": result.seen,
             "rows_deleted": result.deleted,
             "rows_renamed": result.renamed,
             "rows_restored": result.restored,
-        }
+        },
     )
