@@ -19,6 +19,7 @@ class Measurement:
     peak_rss_mb: float
     rows: int | None = None
     note: str = ""
+    completed: bool = True
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -36,23 +37,51 @@ def _tree_rss(process: psutil.Process) -> int:
     return total
 
 
+def _kill_tree(process: psutil.Process) -> None:
+    with contextlib.suppress(psutil.NoSuchProcess):
+        members = [*process.children(recursive=True), process]
+        for member in members:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                member.kill()
+
+
 def run_measured(
-    step: str, argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None
+    step: str,
+    argv: list[str],
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    memory_limit_mb: float | None = None,
 ) -> Measurement:
-    """Run `argv` to completion, sampling the RSS of its process tree every 50 ms."""
+    """Run `argv` to completion, sampling the RSS of its process tree every 50 ms.
+
+    With `memory_limit_mb`, a tree that grows past it is killed and the measurement says so
+    (`completed=False`): a step that would exhaust the machine is reported, not waited for.
+    """
     before = os.times()
     started = time.perf_counter()
     process = subprocess.Popen(argv, env={**os.environ, **(env or {})}, cwd=cwd)
     watched = psutil.Process(process.pid)
     peak = 0
+    stopped = False
     while process.poll() is None:
         peak = max(peak, _tree_rss(watched))
+        if memory_limit_mb is not None and peak > memory_limit_mb * 2**20:
+            _kill_tree(watched)
+            process.wait()
+            stopped = True
+            break
         time.sleep(0.05)
     wall = time.perf_counter() - started
     after = os.times()
-    if process.returncode != 0:
+    if process.returncode != 0 and not stopped:
         raise RuntimeError(f"benchmark step {step!r} failed with exit code {process.returncode}")
     cpu = (after.children_user - before.children_user) + (
         after.children_system - before.children_system
     )
-    return Measurement(step=step, wall_s=wall, cpu_s=cpu, peak_rss_mb=peak / 2**20)
+    measurement = Measurement(step=step, wall_s=wall, cpu_s=cpu, peak_rss_mb=peak / 2**20)
+    if stopped:
+        measurement.completed = False
+        measurement.note = (
+            f"stopped after {wall:.0f} s: memory passed the {memory_limit_mb / 1024:.1f} GB limit"
+        )
+    return measurement

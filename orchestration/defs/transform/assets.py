@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.defs.resources import WarehouseResource
-from orchestration.defs.transform.project import dbt_project
+from orchestration.defs.transform.project import DBT_BUILD_ARGS, dbt_project
 from orchestration.defs.transform.translator import HubDbtTranslator
 
 
@@ -31,5 +31,5 @@ def hubgenome_dbt_models(
     # dbt runs as a subprocess that inherits the environment: point it at this run's warehouse.
     os.environ["HUBGENOME_WAREHOUSE"] = warehouse.path
     # Row counts and column metadata are not fetched: those calls hold the DuckDB file open.
-    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    args = [*DBT_BUILD_ARGS, "--full-refresh"] if config.full_refresh else [*DBT_BUILD_ARGS]
     yield from dbt.cli(args, context=context).stream()

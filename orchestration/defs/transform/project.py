@@ -18,3 +18,7 @@ dbt_project = DbtProject(
     profiles_dir=PROJECT_ROOT / "dbt_project",
 )
 dbt_project.prepare_if_dev()
+
+# Unit tests check the SQL against fixed inputs, not the data: `make test` runs them (tests/dbt),
+# and production builds leave them out, as dbt recommends.
+DBT_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
