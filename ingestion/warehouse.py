@@ -36,7 +36,7 @@ create table if not exists raw.hub_models (
     sha varchar,
     last_modified timestamp,
     created_at timestamp,
-    payload json not null,           -- the list-API item as received
+    payload json using compression zstd not null,  -- the list-API item as received
     first_seen_at timestamp not null,
     changed_at timestamp not null,   -- when this row's version last changed here
     observed_at timestamp not null,  -- when a listing last returned it
@@ -48,13 +48,13 @@ create table if not exists raw.hub_model_versions (
     model_id varchar not null,
     sha varchar,
     last_modified timestamp,
-    payload json not null,
+    payload json using compression zstd not null,
     observed_at timestamp not null,
     primary key (model_oid, version_key)
 );
 create table if not exists raw.hub_model_cards (
     content_hash varchar primary key,  -- sha256 of the README bytes; each text stored once
-    card_text varchar not null,
+    card_text varchar using compression zstd not null,
     n_bytes bigint not null,
     first_seen_at timestamp not null
 );
@@ -253,23 +253,25 @@ MODEL_SCHEMA = pa.schema(
 
 
 def model_table(payloads: Iterable[dict]) -> pa.Table:
-    """One row per model (the last occurrence wins, as a later page would)."""
-    rows = {}
+    """One row per model (the last occurrence wins, as a later page would), built column-wise."""
+    latest = {}
     for payload in payloads:
-        text = canonical_json(payload)
-        oid = model_oid(payload)
-        rows[oid] = (
-            oid,
-            payload["id"],
-            payload.get("sha"),
-            version_key(payload, text),
-            parse_hub_time(payload.get("lastModified")),
-            parse_hub_time(payload.get("createdAt")),
-            text,
-        )
-    columns = list(zip(*rows.values(), strict=True)) or [()] * len(MODEL_SCHEMA)
-    arrays = [pa.array(c, type) for c, type in zip(columns, MODEL_SCHEMA.types, strict=True)]
-    return pa.Table.from_arrays(arrays, schema=MODEL_SCHEMA)
+        latest[model_oid(payload)] = payload
+    models = list(latest.values())
+    texts = [canonical_json(payload) for payload in models]
+    columns = [
+        list(latest),
+        [payload["id"] for payload in models],
+        [payload.get("sha") for payload in models],
+        [version_key(payload, text) for payload, text in zip(models, texts, strict=True)],
+        [parse_hub_time(payload.get("lastModified")) for payload in models],
+        [parse_hub_time(payload.get("createdAt")) for payload in models],
+        texts,
+    ]
+    return pa.Table.from_arrays(
+        [pa.array(c, type) for c, type in zip(columns, MODEL_SCHEMA.types, strict=True)],
+        schema=MODEL_SCHEMA,
+    )
 
 
 @dataclass
