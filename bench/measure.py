@@ -20,6 +20,7 @@ class Measurement:
     rows: int | None = None
     note: str = ""
     completed: bool = True
+    profile: dict | None = None  # where a dbt step's time went (bench.run.dbt_profile)
 
     def as_dict(self) -> dict:
         return asdict(self)
