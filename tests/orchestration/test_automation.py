@@ -98,14 +98,33 @@ class Scenario:
         self.sensor_after_build = self.sensor_tick()
         self.changes = advance_days(self.hub, 3)
         self.sensor_after_advance = self.sensor_tick()
+        self.newest_after_advance = newest_hub_modification(self.defs.resources["hub"])
         updated = materialized_keys(run_job(self.defs, "hub_delta_job", self.instance))
         self.sensor_after_delta = self.sensor_tick()
-        changed = {
-            key
-            for key, version in self.data_versions().items()
-            if version != self.versions_before_delta[key]
-        }
-        return updated, changed, self.evaluate(cursor)
+        return updated, self.changed_since(self.versions_before_delta), self.evaluate(cursor)
+
+    def changed_since(self, versions: dict[dg.AssetKey, str | None]) -> set[dg.AssetKey]:
+        """Raw assets whose data version differs from `versions`."""
+        return {key for key, version in self.data_versions().items() if version != versions[key]}
+
+    @cached_property
+    def refreshed(self):
+        """What the automation requested after the delta is run; then it is evaluated again."""
+        *_, evaluation = self.delta
+        job = self.defs.resolve_implicit_global_asset_job_def()
+        run = job.execute_in_process(
+            instance=self.instance, asset_selection=sorted(requested(evaluation))
+        )
+        return run, self.evaluate(evaluation.cursor)
+
+    @cached_property
+    def rebuilt(self):
+        """The Hub moves again and `full_build` ingests it and builds everything in one run."""
+        _, settled = self.refreshed
+        versions = self.data_versions()
+        advance_days(self.hub, 1)
+        run_job(self.defs, "full_build", self.instance)
+        return self.changed_since(versions), self.evaluate(settled.cursor)
 
 
 @pytest.fixture(scope="module")
@@ -155,12 +174,16 @@ def test_a_raw_update_requests_exactly_its_dependents(scenario):
     assert expected
     assert requested(result) == expected
 
-    job = scenario.defs.resolve_implicit_global_asset_job_def()
-    refreshed = job.execute_in_process(instance=scenario.instance, asset_selection=list(expected))
+    refreshed, settled = scenario.refreshed
     assert refreshed.success
     assert materialized_keys(refreshed) == expected
-    settled = scenario.evaluate(result.cursor)
     assert requested(settled) == set()
+
+
+def test_raw_changes_built_in_the_same_run_as_their_dependents_request_nothing(scenario):
+    changed, result = scenario.rebuilt
+    assert HUB_MODELS in changed
+    assert requested(result) == set()
 
 
 def test_the_delta_sensor_runs_only_when_the_hub_moved(scenario):
@@ -170,7 +193,6 @@ def test_the_delta_sensor_runs_only_when_the_hub_moved(scenario):
     assert scenario.changes > 0
     moved = scenario.sensor_after_advance
     assert isinstance(moved, dg.RunRequest)
-    newest = newest_hub_modification(scenario.defs.resources["hub"])
-    assert moved.run_key == newest.isoformat()
+    assert moved.run_key == scenario.newest_after_advance.isoformat()
     assert moved.run_key > scenario.sensor_before_build.run_key
     assert isinstance(scenario.sensor_after_delta, dg.SkipReason)
