@@ -1,8 +1,9 @@
 """`make run`: serve an evolving synthetic Hub on loopback and let the warehouse refresh itself.
 
-Two ticks. Tick 1 is the initial load (every asset). Then the local Hub's clock moves forward,
-the Hub delta sensor notices, the delta ingestion runs, and the automation requests only the
-assets downstream of what changed; the rest is printed as not rerun.
+Two ticks. Tick 1 is the initial load (every asset), then a scheduled delta run while the Hub
+stands still (it stores nothing new, so the automation requests nothing). Then the local Hub's
+clock moves forward, the Hub delta sensor notices, the delta ingestion runs, and the automation
+requests only the assets downstream of what changed; the rest is printed as not rerun.
 
 Usage: `python -m orchestration.main_job [--models N] [--seed S] [--advance-days D]`.
 """
@@ -85,6 +86,16 @@ def run_two_ticks(endpoint: str, advance_days: float) -> None:
         built = execute("full_build")
         settled = dg.evaluate_automation_conditions(defs=definitions, instance=instance)
         print(f"built {len(built)} assets; automation then requests {len(requested(settled))}")
+        versions = raw_data_versions(instance, every_asset)
+        idle = execute("hub_delta_job")  # what the 30-minute schedule runs, Hub or no Hub move
+        moved = sum(raw_data_versions(instance, idle)[key] != versions[key] for key in idle)
+        settled = dg.evaluate_automation_conditions(
+            defs=definitions, instance=instance, cursor=settled.cursor
+        )
+        print(
+            f"scheduled hub_delta_job, Hub unchanged: {len(idle)} raw assets recorded, "
+            f"{moved} data versions changed; automation requests {len(requested(settled))}"
+        )
 
         print(f"\n== tick 2: the Hub's clock moves {advance_days:g} day(s) ==", flush=True)
         clock = advance_hub_clock(endpoint, advance_days)
@@ -111,6 +122,18 @@ def run_two_ticks(endpoint: str, advance_days: float) -> None:
         print(f"not rerun ({len(untouched)} assets: nothing they depend on changed):")
         for key in sorted(untouched):
             print(f"  unchanged   {key.to_user_string()}")
+
+
+def raw_data_versions(instance, keys) -> dict:
+    """The data version (stored-content fingerprint) of each raw asset's latest materialization."""
+    from dagster._core.definitions.data_version import DATA_VERSION_TAG
+
+    versions = {}
+    for key in keys:
+        if key.path[0] == "raw":
+            event = instance.get_latest_materialization_event(key)
+            versions[key] = event and event.asset_materialization.tags.get(DATA_VERSION_TAG)
+    return versions
 
 
 def requested(evaluation) -> set:

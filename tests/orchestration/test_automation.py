@@ -11,7 +11,6 @@ from functools import cached_property
 
 import dagster as dg
 import pytest
-from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from orchestration_support import (
     advance_days,
     load_definitions,
@@ -22,7 +21,7 @@ from orchestration_support import (
 
 from orchestration.defs.ingestion.keys import HUB_MODELS
 from orchestration.defs.sensors import hub_delta_sensor, newest_hub_modification
-from orchestration.main_job import requested
+from orchestration.main_job import raw_data_versions, requested
 
 RAW_JOBS = ("hub_delta_job", "hub_popularity_job", "hub_sweep_job")
 
@@ -55,13 +54,7 @@ class Scenario:
         )
 
     def data_versions(self) -> dict[dg.AssetKey, str | None]:
-        """The data version each raw asset's latest materialization recorded."""
-        versions = {}
-        for key in self.graph.materializable_asset_keys:
-            if key.path[0] == "raw":
-                event = self.instance.get_latest_materialization_event(key)
-                versions[key] = event.asset_materialization.tags.get(DATA_VERSION_TAG)
-        return versions
+        return raw_data_versions(self.instance, self.graph.materializable_asset_keys)
 
     def sensor_tick(self):
         resources = {name: self.defs.resources[name] for name in ("hub", "warehouse")}
