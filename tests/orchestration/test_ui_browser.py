@@ -9,9 +9,11 @@ not installed (`apt-get install -y chromium chromium-driver`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -83,6 +85,18 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def stop_process_group(process: subprocess.Popen, grace: float = 60) -> None:
+    """Stop `dagster dev` and everything it started (its webserver, daemon and code server
+    share its process group): SIGTERM the group, then SIGKILL whatever outlived the leader."""
+    os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace)
+    # Members left after the leader exited keep the group id in use, so this reaches them only.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
 @pytest.fixture
 def dagster_ui(small_snapshot, tmp_path):
     """`dagster dev` with a fresh DAGSTER_HOME, a fresh warehouse and a local Hub."""
@@ -127,11 +141,7 @@ def dagster_ui(small_snapshot, tmp_path):
         )
         yield base_url
     finally:
-        os.killpg(process.pid, 15)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
+        stop_process_group(process)
         log.close()
         hub.shutdown()
         hub.server_close()
