@@ -16,10 +16,10 @@ from pathlib import Path
 
 from ingestion.hub_client import EXPAND_FIELDS, HubClient
 from ingestion.importers import import_snapshot
-from ingestion.ingest import ingest_models, split_records
+from ingestion.ingest import PageBatch, ingest_models, split_records
 from ingestion.local_hub import start_process
 from ingestion.synthetic import generate, write_jsonl
-from ingestion.warehouse import connect, ensure_raw_schema, transaction, utc_now, write_models
+from ingestion.warehouse import connect, ensure_raw_schema, utc_now, write_models
 
 
 def bench_listing(snapshot: Path, folder: Path, n_models: int) -> dict:
@@ -70,10 +70,12 @@ def bench_parse_and_write(records: list[dict], folder: Path) -> dict:
     started, cpu_started = time.perf_counter(), time.process_time()
     with connect(folder / "write.duckdb") as con:
         ensure_raw_schema(con)
+        batch = PageBatch(con)  # commits as a listing does
         for start in range(0, len(items), 1000):
             good, _ = split_records(items[start : start + 1000])
-            with transaction(con):
+            with batch.page():
                 write_models(con, good, utc_now())
+        batch.commit()
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     return {
         "seconds": round(seconds, 2),

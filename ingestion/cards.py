@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 from ingestion.hub_client import (
     GatedRepoError,
@@ -108,41 +108,46 @@ def write_card_fetches(
     Opens its own transaction unless `in_transaction` says the caller holds one.
     """
     texts = {}
-    rows = []
-    latest = {(fetch.model_oid, fetch.version_key): fetch for fetch in fetches}
-    for fetch in latest.values():
+    latest = {(fetch.model_oid, fetch.version_key): fetch for fetch in fetches}.values()
+    hashes = []
+    for fetch in latest:
         content_hash = None
         if fetch.text is not None:
             content_hash = hashlib.sha256(fetch.text).hexdigest()
             texts[content_hash] = fetch.text
-        rows.append((fetch.model_oid, fetch.version_key, fetch.status, content_hash, fetch.error))
-    outcomes = pd.DataFrame(
-        rows, columns=["model_oid", "version_key", "status", "content_hash", "error"]
+        hashes.append(content_hash)
+    outcomes = pa.table(
+        {
+            "model_oid": pa.array([fetch.model_oid for fetch in latest], pa.string()),
+            "version_key": pa.array([fetch.version_key for fetch in latest], pa.string()),
+            "status": pa.array([fetch.status for fetch in latest], pa.string()),
+            "content_hash": pa.array(hashes, pa.string()),
+            "error": pa.array([fetch.error for fetch in latest], pa.string()),
+        }
     )
-    cards = pd.DataFrame(
-        [
-            (content_hash, body.decode("utf-8", errors="replace"), len(body))
-            for content_hash, body in texts.items()
-        ],
-        columns=["content_hash", "card_text", "n_bytes"],
+    cards = pa.table(
+        {
+            "content_hash": pa.array(list(texts), pa.string()),
+            "card_text": pa.array(
+                [body.decode("utf-8", errors="replace") for body in texts.values()], pa.string()
+            ),
+            "n_bytes": pa.array([len(body) for body in texts.values()], pa.int64()),
+        }
     )
     con.register("outcomes", outcomes)
     con.register("cards", cards)
     try:
         with nullcontext() if in_transaction else transaction(con):
-            (new_texts,) = con.execute(
-                """
-                select count(*) from cards
-                where content_hash not in (select content_hash from raw.hub_model_cards)
-                """
-            ).fetchone()
-            con.execute(
-                """
-                insert into raw.hub_model_cards
-                select content_hash, card_text, n_bytes, $now from cards
-                on conflict do nothing
-                """,
-                {"now": now},
+            new_texts = len(
+                con.execute(
+                    """
+                    insert into raw.hub_model_cards
+                    select content_hash, card_text, n_bytes, $now from cards
+                    on conflict do nothing
+                    returning content_hash
+                    """,
+                    {"now": now},
+                ).fetchall()
             )
             con.execute(
                 """

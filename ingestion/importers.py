@@ -33,6 +33,7 @@ from itertools import islice
 from pathlib import Path
 
 import duckdb
+import orjson
 
 from ingestion.cards import CardFetch, write_card_fetches
 from ingestion.hub_client import EXPAND_FIELDS
@@ -90,17 +91,38 @@ class Unparseable:
         self.reason = reason
 
 
+# Bytes -> b"0" for digits, b" " for the rest: a line where 19 digits follow each other.
+_DIGITS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_NUMBER = b"0" * 19
+
+
+def parse_json_line(line: bytes) -> object:
+    """`json.loads` of one UTF-8 line, through orjson (twice as fast) when it reads the same.
+
+    orjson reads integers beyond 64 bits as floats and rejects NaN, Infinity and lone
+    surrogates: a line with 19 digits in a row, or one orjson refuses, takes the standard
+    library's path (its errors are the ones reported).
+    """
+    if _LONG_NUMBER not in line.translate(_DIGITS):
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(line.decode("utf-8"))
+
+
 def read_fixture_jsonl(path: Path) -> Iterator[Row]:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as lines:
+    with opener(path, "rb") as lines:
         for line in lines:
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = parse_json_line(line)
                 yield Row(record["model"], record.get("readme"))
             except (json.JSONDecodeError, KeyError, TypeError) as error:
-                yield Row(Unparseable(line.rstrip("\n"), f"not a fixture record: {error}"))
+                text = line.decode("utf-8").rstrip("\r\n")
+                yield Row(Unparseable(text, f"not a fixture record: {error}"))
 
 
 PAPER_COUNTS = ("likes", "downloads")

@@ -1,8 +1,8 @@
 """Incremental, resumable listing of the Hub into `raw`.
 
-A listing walks `GET /api/models` page by page. Each page is written in one transaction
-together with the cursor of the page after it (`raw.ingest_state`), so a process killed at any
-moment resumes exactly where the last commit left off and ends in the same warehouse as an
+A listing walks `GET /api/models` page by page. Pages are written in transactions together
+with the cursor of the page after the last of them (`raw.ingest_state`), so a process killed at
+any moment resumes exactly where the last commit left off and ends in the same warehouse as an
 uninterrupted run. Three listings share this engine: model deltas (this module), the
 popularity refresh (`ingestion.popularity`) and the deletion sweep (`ingestion.sweep`).
 
@@ -19,7 +19,9 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,7 +45,6 @@ from ingestion.warehouse import (
     newest_last_modified,
     read_state,
     save_state,
-    transaction,
     utc_now,
     write_models,
     write_quarantine,
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 MODELS_STREAM = "models"
 MODELS_SOURCE = "hub:/api/models"
 DEFAULT_OVERLAP = timedelta(hours=6)
+PAGES_PER_COMMIT = 5
+COMMIT_AFTER_SECONDS = 1.0
 
 # handle_page(items, state, now) -> (counts to add to state.progress, listing is done)
 PageHandler = Callable[[list, StreamState, datetime], tuple[dict[str, int], bool]]
@@ -91,6 +94,45 @@ def _recency(item: dict) -> tuple[str, str]:
     return (item.get("lastModified") or "", item.get("createdAt") or "")
 
 
+class PageBatch:
+    """Consecutive pages in one transaction, each page with the cursor after it.
+
+    A commit costs a WAL flush, so pages from a fast Hub share one: it commits after
+    `PAGES_PER_COMMIT` pages or `COMMIT_AFTER_SECONDS` (a slow Hub commits page by page) and
+    when the listing stops, done or failed. A kill loses at most the open transaction's
+    pages, which the rerun lists again from the committed cursor.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.pages = 0
+        self.opened_at: float | None = None
+
+    @contextmanager
+    def page(self) -> Iterator[None]:
+        """Write one page; a failure rolls the open transaction back, pages before it too."""
+        if self.opened_at is None:
+            self.con.execute("begin transaction")
+            self.opened_at = time.monotonic()
+        try:
+            yield
+        except BaseException:
+            self.con.execute("rollback")
+            self.opened_at, self.pages = None, 0
+            raise
+        self.pages += 1
+        if (
+            self.pages >= PAGES_PER_COMMIT
+            or time.monotonic() - self.opened_at >= COMMIT_AFTER_SECONDS
+        ):
+            self.commit()
+
+    def commit(self) -> None:
+        if self.opened_at is not None:
+            self.con.execute("commit")
+            self.opened_at, self.pages = None, 0
+
+
 def follow_listing(
     con: duckdb.DuckDBPyConnection,
     client: HubClient,
@@ -102,7 +144,7 @@ def follow_listing(
     start: Callable[[StreamState], None] = lambda state: None,
     fraction_done: Callable[[list, StreamState], float | None] = lambda items, state: None,
 ) -> StreamState:
-    """Walk a listing from its stored cursor (or from `first_cursor`), one commit per page.
+    """Walk a listing from its stored cursor (or from `first_cursor`), committing page batches.
 
     Returns the final state; `state.progress` holds the listing's totals across resumptions.
     """
@@ -118,33 +160,37 @@ def follow_listing(
             f"after {state.progress.get('pages', 0)} committed pages"
         )
     restarted = False
-    while state.cursor is not None:
-        try:
-            page = client.fetch_page(state.cursor)
-        except HfHubHTTPError as error:
-            # A stored cursor the Hub no longer accepts: list again from the top, once.
-            status = error.response.status_code if error.response is not None else None
-            if restarted or state.cursor == first_cursor or status not in (400, 404, 422):
-                raise
-            progress.log.warning(f"{progress.label}: cursor rejected ({status}); relisting")
-            state.cursor, restarted = first_cursor, True
-            continue
-        now = utc_now()
-        with transaction(con):
-            counts, done = handle_page(page.items, state, now)
-            counts["pages"] = 1
-            counts["listed"] = len(page.items)
-            if done or page.next_cursor is None:
-                state.cursor = None
-                _accumulate(state.progress, counts)
-                _accumulate(state.progress, finish(state, now))
-                state.started_at = None
-                state.stop_before = None
-            else:
-                state.cursor = page.next_cursor
-                _accumulate(state.progress, counts)
-            save_state(con, state)
-        progress.update(len(page.items), fraction_done(page.items, state))
+    batch = PageBatch(con)
+    try:
+        while state.cursor is not None:
+            try:
+                page = client.fetch_page(state.cursor)
+            except HfHubHTTPError as error:
+                # A stored cursor the Hub no longer accepts: list again from the top, once.
+                status = error.response.status_code if error.response is not None else None
+                if restarted or state.cursor == first_cursor or status not in (400, 404, 422):
+                    raise
+                progress.log.warning(f"{progress.label}: cursor rejected ({status}); relisting")
+                state.cursor, restarted = first_cursor, True
+                continue
+            now = utc_now()
+            with batch.page():
+                counts, done = handle_page(page.items, state, now)
+                counts["pages"] = 1
+                counts["listed"] = len(page.items)
+                if done or page.next_cursor is None:
+                    state.cursor = None
+                    _accumulate(state.progress, counts)
+                    _accumulate(state.progress, finish(state, now))
+                    state.started_at = None
+                    state.stop_before = None
+                else:
+                    state.cursor = page.next_cursor
+                    _accumulate(state.progress, counts)
+                save_state(con, state)
+            progress.update(len(page.items), fraction_done(page.items, state))
+    finally:
+        batch.commit()  # also when a request failed: the pages written so far stay
     progress.finish()
     return state
 

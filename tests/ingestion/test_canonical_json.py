@@ -1,4 +1,5 @@
-"""Payload text through orjson must equal the standard library's, byte for byte.
+"""Payload text through orjson must equal the standard library's, byte for byte; so must
+the values the importer reads through orjson.
 
 Stored texts are compared for change detection and hashed into version keys, so a model
 stored before the switch must not look changed after it.
@@ -10,6 +11,9 @@ import json
 import random
 import struct
 
+import pytest
+
+from ingestion.importers import parse_json_line
 from ingestion.warehouse import canonical_json
 
 
@@ -38,3 +42,26 @@ def test_what_orjson_refuses_or_orders_differently_still_matches():
     ]
     for payload in payloads:
         assert canonical_json(payload) == stdlib_json(payload)
+
+
+def test_jsonl_lines_read_through_orjson_equal_the_standard_library():
+    """The importer parses lines with orjson; every value and type must be json.loads'."""
+    lines = [
+        '{"model": {"id": "a/b", "safetensors": {"total": 18446744073709551615}}, "readme": "x"}',
+        '{"model": {"downloads": 123456789012345678901234567890}}',
+        '{"model": {"downloads": -9223372036854775809, "f": 1e-05, "g": 1.5e300}}',
+        '{"model": {"lr": NaN, "big": 1e400, "neg": -Infinity}}',
+        '{"readme": "broken \\ud800 surrogate", "model": {}}',
+        '{"readme": "caf\u00e9 \U0001f600 \\u00e9", "model": {"a": [1, 2.0, -0.0, true, null]}}',
+        '{"model": {"a": 1, "a": 2}}\r\n',
+        '{"model": {"digits": "0123456789012345678901234"}}',
+    ]
+    for line in lines:
+        parsed = parse_json_line(line.encode())
+        assert repr(parsed) == repr(json.loads(line)), line
+    for broken in ('{"model": ', "[1, 2,]", "not json"):
+        with pytest.raises(json.JSONDecodeError) as ours:
+            parse_json_line(broken.encode())
+        with pytest.raises(json.JSONDecodeError) as stdlib:
+            json.loads(broken)
+        assert str(ours.value) == str(stdlib.value)  # the quarantine reason stays the same
