@@ -82,6 +82,8 @@ def split_records(items: list) -> tuple[list[dict], list[tuple[str | None, str, 
         kept = newest.get(item["id"])
         if kept is None or _recency(item) >= _recency(kept):
             newest[item["id"]] = item
+    if len(newest) == len(good):  # every repo id once: nothing to choose
+        return good, rejects
     for item in good:
         kept = newest[item["id"]]
         if model_oid(item) != model_oid(kept):

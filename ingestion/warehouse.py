@@ -247,7 +247,8 @@ MODEL_SCHEMA = pa.schema(
         # crash the listing on every rerun.
         ("last_modified", pa.timestamp("us")),
         ("created_at", pa.timestamp("us")),
-        ("payload", pa.string()),
+        # Arrow's JSON type arrives as DuckDB JSON without a second validating parse.
+        ("payload", pa.json_()),
     ]
 )
 
@@ -328,7 +329,7 @@ def write_models(
         con.execute(
             """
             insert into raw.hub_model_versions
-            select model_oid, version_key, model_id, sha, last_modified, payload::json, $now
+            select model_oid, version_key, model_id, sha, last_modified, payload, $now
             from incoming
             on conflict do nothing
             """,
@@ -348,7 +349,7 @@ def write_models(
                 model_oid, model_id, sha, last_modified, created_at, payload,
                 first_seen_at, changed_at, observed_at, deleted_at, version_key
             )
-            select model_oid, model_id, sha, last_modified, created_at, payload::json,
+            select model_oid, model_id, sha, last_modified, created_at, payload,
                    $now, $now, $now, null, version_key
             from incoming
             on conflict (model_oid) do update set
@@ -431,10 +432,13 @@ def rename_models(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
         {
             "model_oid": [oid for oid, _, _ in rows],
             "model_id": [new_id for _, new_id, _ in rows],
-            "payload": [
-                canonical_json(renamed_payload(json.loads(payload), new_id))
-                for _, new_id, payload in rows
-            ],
+            "payload": pa.array(
+                [
+                    canonical_json(renamed_payload(json.loads(payload), new_id))
+                    for _, new_id, payload in rows
+                ],
+                pa.json_(),
+            ),
         }
     )
     con.register("renames", renames)
@@ -442,7 +446,7 @@ def rename_models(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
         con.execute(
             """
             update raw.hub_models as m
-            set model_id = renames.model_id, payload = renames.payload::json, changed_at = $now
+            set model_id = renames.model_id, payload = renames.payload, changed_at = $now
             from renames
             where m.model_oid = renames.model_oid
             """,
