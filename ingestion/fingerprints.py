@@ -10,40 +10,23 @@ listing touches, is left out. Cheap: a scan of a few narrow columns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import duckdb
 
-
-@dataclass(frozen=True)
-class FingerprintedTable:
-    """The columns of a raw table whose values change exactly when its content does."""
-
-    columns: tuple[str, ...]
-    where: str = "true"
-
-
+# Per raw table, the columns whose values change exactly when its content does.
 RAW_FINGERPRINTS = {
-    "hub_models": FingerprintedTable(("model_oid", "changed_at")),
-    "hub_model_versions": FingerprintedTable(("model_oid", "version_key")),
-    "hub_model_cards": FingerprintedTable(("content_hash",)),
-    "hub_card_fetches": FingerprintedTable(
-        ("model_oid", "version_key", "status", "content_hash", "fetched_at")
-    ),
-    "hub_model_popularity": FingerprintedTable(("model_oid", "observed_at")),
-    # Only sweeps that marked something: a sweep that found nothing to change is logged too.
-    "hub_sweeps": FingerprintedTable(
-        ("started_at",), where="marked_deleted + renamed + restored > 0"
-    ),
+    "hub_models": ("model_oid", "changed_at"),
+    "hub_model_versions": ("model_oid", "version_key"),
+    "hub_model_cards": ("content_hash",),
+    "hub_card_fetches": ("model_oid", "version_key", "status", "content_hash", "fetched_at"),
+    "hub_model_popularity": ("model_oid", "observed_at"),
 }
 
 
 def table_fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """`<rows>:<hash>` of `raw.<table>` (see RAW_FINGERPRINTS for what is hashed)."""
-    spec = RAW_FINGERPRINTS[table]  # identifiers from this module only, never from input
+    columns = ", ".join(RAW_FINGERPRINTS[table])  # identifiers from this module, never input
     rows, digest = con.execute(
-        f"select count(*), coalesce(bit_xor(hash({', '.join(spec.columns)})), 0) "
-        f"from raw.{table} where {spec.where}"
+        f"select count(*), coalesce(bit_xor(hash({columns})), 0) from raw.{table}"
     ).fetchone()
     return f"{rows}:{digest:016x}"
 

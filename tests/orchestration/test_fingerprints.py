@@ -36,14 +36,6 @@ def write(con, payloads, hours: int):
         return write_models(con, payloads, START + timedelta(hours=hours))
 
 
-def log_sweep(con, hours: int, marked_deleted: int) -> None:
-    at = START + timedelta(hours=hours)
-    con.execute(
-        "insert into raw.hub_sweeps values ($at, $at, 50, $deleted, 0, 0)",
-        {"at": at, "deleted": marked_deleted},
-    )
-
-
 def test_every_raw_table_has_a_fingerprint_and_empty_tables_have_one_too(con):
     for table in RAW_FINGERPRINTS:
         assert table_fingerprint(con, table).count(":") == 1
@@ -75,12 +67,3 @@ def test_a_deletion_moves_the_models_fingerprint(con):
         {"at": START + timedelta(hours=1)},
     )
     assert table_fingerprint(con, "hub_models") != before
-
-
-def test_only_sweeps_that_marked_something_move_the_sweep_fingerprint(con):
-    log_sweep(con, hours=1, marked_deleted=0)
-    idle = table_fingerprint(con, "hub_sweeps")
-    log_sweep(con, hours=2, marked_deleted=0)
-    assert table_fingerprint(con, "hub_sweeps") == idle
-    log_sweep(con, hours=3, marked_deleted=2)
-    assert table_fingerprint(con, "hub_sweeps") != idle

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import dagster as dg
 import duckdb
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from ingestion.cards import DEFAULT_CONCURRENCY, fetch_cards
 from ingestion.fingerprints import raw_fingerprint
@@ -50,6 +51,33 @@ def _data_version(con: duckdb.DuckDBPyConnection, *tables: str) -> dg.DataVersio
     return dg.DataVersion(raw_fingerprint(con, *tables))
 
 
+# raw.hub_models has two writers, the listing and the deletion sweep (deletions, renames).
+# Each reports the table's fingerprint only when it differs from the last one either of them
+# reported: a change is reported once, by the run that stored it (or by the next writer if
+# that run failed), and is not reported again by the other writer's next run.
+HUB_MODELS_WRITERS = (HUB_MODELS, HUB_MODEL_SWEEP)
+TABLE_FINGERPRINT = "table_fingerprint"
+
+
+def _shared_table_version(
+    instance: dg.DagsterInstance, key: dg.AssetKey, fingerprint: str
+) -> dg.DataVersion:
+    """`key`'s previous data version if no writer of its table changed it since the last
+    report, else the table's fingerprint."""
+    latest = {
+        writer: records[0]
+        for writer in HUB_MODELS_WRITERS
+        if (records := instance.fetch_materializations(writer, limit=1).records)
+    }
+    if key in latest:
+        newest = max(latest.values(), key=lambda record: record.storage_id)
+        reported = newest.asset_materialization.metadata.get(TABLE_FINGERPRINT)
+        previous = latest[key].asset_materialization.tags.get(DATA_VERSION_TAG)
+        if reported is not None and reported.value == fingerprint and previous:
+            return dg.DataVersion(previous)
+    return dg.DataVersion(fingerprint)
+
+
 def _row_count(warehouse: WarehouseResource, table: str, where: str = "true") -> int:
     with warehouse.connect(read_only=True) as con:
         (count,) = con.execute(f"select count(*) from raw.{table} where {where}").fetchone()
@@ -93,14 +121,15 @@ def hub_models(
             "select count(*) from raw.hub_models where deleted_at is null"
         ).fetchone()
         (versions,) = con.execute("select count(*) from raw.hub_model_versions").fetchone()
-        models_version = _data_version(con, "hub_models")
+        models_fingerprint = raw_fingerprint(con, "hub_models")
         versions_version = _data_version(con, "hub_model_versions")
     if result.quarantined:
         context.log.warning(f"{result.quarantined} records quarantined: see raw.quarantine")
     yield dg.MaterializeResult(
         asset_key=HUB_MODELS,
-        data_version=models_version,
+        data_version=_shared_table_version(context.instance, HUB_MODELS, models_fingerprint),
         metadata={
+            TABLE_FINGERPRINT: models_fingerprint,
             "dagster/row_count": active,
             "rows_added": result.added,
             "rows_changed": result.changed,
@@ -202,10 +231,11 @@ def hub_model_sweep(
             max_deleted_share=config.max_deleted_share,
             logger=context.log,
         )
-        data_version = _data_version(con, "hub_sweeps")
+        models_fingerprint = raw_fingerprint(con, "hub_models")
     return dg.MaterializeResult(
-        data_version=data_version,
+        data_version=_shared_table_version(context.instance, HUB_MODEL_SWEEP, models_fingerprint),
         metadata={
+            TABLE_FINGERPRINT: models_fingerprint,
             "dagster/row_count": _row_count(warehouse, "hub_sweeps"),
             "models_seen": result.seen,
             "rows_deleted": result.deleted,
