@@ -251,8 +251,10 @@ def ingest_models(
     newest_seen: list[datetime | None] = [None]
 
     def fraction_done(items: list, state: StreamState) -> float | None:
+        if state.stop_before is None:
+            return None
         times = [t for t in (_last_modified(item) for item in items) if t is not None]
-        if not times or state.stop_before is None:
+        if not times:
             return None
         newest_seen[0] = newest_seen[0] or max(times)
         span = (newest_seen[0] - state.stop_before).total_seconds()
