@@ -80,12 +80,11 @@ def bench_parse_and_write(records: list[dict], folder: Path) -> dict:
     started, cpu_started = time.perf_counter(), time.process_time()
     with connect(folder / "write.duckdb") as con:
         ensure_raw_schema(con)
-        batch = PageBatch(con)  # commits as a listing does
-        for start in range(0, len(items), 1000):
-            good, _ = split_records(items[start : start + 1000])
-            with batch.page():
-                write_models(con, good, utc_now())
-        batch.commit()
+        with PageBatch(con) as batch:  # commits as a listing does
+            for start in range(0, len(items), 1000):
+                good, _ = split_records(items[start : start + 1000])
+                with batch.page():
+                    write_models(con, good, utc_now())
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     return {
         "seconds": round(seconds, 2),
