@@ -21,7 +21,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -117,9 +117,14 @@ class PageBatch:
         self.con.execute("set threads = 1")
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        self.commit()  # also when a request failed: the pages written so far stay
-        self.con.execute("set threads = $threads", {"threads": self.threads})
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        try:
+            self.commit()  # also when a request failed: the pages written so far stay
+            self.con.execute("set threads = $threads", {"threads": self.threads})
+        except duckdb.Error:
+            if exc is None:
+                raise
+            # The connection failed with the error already on its way up; it says why.
 
     @contextmanager
     def page(self) -> Iterator[None]:
@@ -130,8 +135,9 @@ class PageBatch:
         try:
             yield
         except BaseException:
-            self.con.execute("rollback")
             self.opened_at, self.pages = None, 0
+            with suppress(duckdb.Error):  # a broken connection: the error raised says why
+                self.con.execute("rollback")
             raise
         self.pages += 1
         if (
@@ -142,8 +148,8 @@ class PageBatch:
 
     def commit(self) -> None:
         if self.opened_at is not None:
+            self.opened_at, self.pages = None, 0  # a failed commit is not tried again
             self.con.execute("commit")
-            self.opened_at, self.pages = None, 0
 
 
 def follow_listing(
