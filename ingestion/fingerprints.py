@@ -14,21 +14,22 @@ import duckdb
 
 # Per raw table, the columns whose values change exactly when its content does.
 RAW_FINGERPRINTS = {
-    "hub_models": ("model_oid", "changed_at"),
-    "hub_model_versions": ("model_oid", "version_key"),
-    "hub_model_cards": ("content_hash",),
-    "hub_card_fetches": ("model_oid", "version_key", "status", "content_hash", "fetched_at"),
-    "hub_model_popularity": ("model_oid", "observed_at"),
+    "hub_models": ["model_oid", "changed_at"],
+    "hub_model_versions": ["model_oid", "version_key"],
+    "hub_model_cards": ["content_hash"],
+    "hub_card_fetches": ["model_oid", "version_key", "status", "content_hash", "fetched_at"],
+    "hub_model_popularity": ["model_oid", "observed_at"],
 }
 
 
 def table_fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """`<rows>:<hash>` of `raw.<table>` (see RAW_FINGERPRINTS for what is hashed)."""
-    columns = ", ".join(RAW_FINGERPRINTS[table])  # identifiers from this module, never input
+    columns = RAW_FINGERPRINTS[table]  # a known table: its name is safe as an identifier
     rows, digest = con.execute(
-        f"select count(*), coalesce(bit_xor(hash({columns})), 0) from raw.{table}"
+        f"select count(*), bit_xor(hash(*columns($columns))) from raw.{table}",
+        {"columns": columns},
     ).fetchone()
-    return f"{rows}:{digest:016x}"
+    return f"{rows}:{digest or 0:016x}"
 
 
 def raw_fingerprint(con: duckdb.DuckDBPyConnection, *tables: str) -> str:
