@@ -17,7 +17,7 @@ from pathlib import Path
 from ingestion.hub_client import EXPAND_FIELDS, HubClient
 from ingestion.importers import import_snapshot
 from ingestion.ingest import PageBatch, ingest_models, split_records
-from ingestion.local_hub import start_process
+from ingestion.local_hub import start_process, stop_process
 from ingestion.synthetic import generate, write_jsonl
 from ingestion.warehouse import connect, ensure_raw_schema, utc_now, write_models
 
@@ -50,8 +50,7 @@ def bench_listing(snapshot: Path, folder: Path, n_models: int) -> dict:
             result = ingest_models(con, client)
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
-        hub.terminate()
-        hub.wait()
+        stop_process(hub)
     assert result.listed == n_models
     write_cpu_seconds = cpu_seconds - fetch_cpu_seconds
     return {

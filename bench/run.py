@@ -24,7 +24,7 @@ import psutil
 
 from bench.measure import Measurement, run_measured
 from ingestion.config import PROJECT_ROOT
-from ingestion.local_hub import start_process
+from ingestion.local_hub import start_process, stop_process
 from orchestration.defs.transform.project import DBT_BUILD_ARGS
 
 PY = sys.executable
@@ -133,7 +133,8 @@ def run(models: int, skip_http: bool, skip_baseline: bool) -> list[Measurement]:
     results.append(bootstrap)
 
     if not skip_http:
-        hub, endpoint = start_process(snapshot, quiet=True)
+        # Loading 2M models takes minutes.
+        hub, endpoint = start_process(snapshot, quiet=True, timeout=1800)
         try:
             streams = ("models", "cards") if models <= HTTP_CARDS_MAX_MODELS else ("models",)
             for what in streams:
@@ -154,8 +155,7 @@ def run(models: int, skip_http: bool, skip_baseline: bool) -> list[Measurement]:
                 step.rows = count(listed, f"select count(*) from raw.{table}")
                 results.append(step)
         finally:
-            hub.terminate()
-            hub.wait()
+            stop_process(hub)
 
     # The manifest is prepared ahead, as a deployment does (`make manifest`): no step pays a
     # full parse.

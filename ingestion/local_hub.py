@@ -25,6 +25,7 @@ import hashlib
 import ipaddress
 import json
 import math
+import signal
 import socket
 import struct
 import subprocess
@@ -656,6 +657,20 @@ def start_process(
     return process, f"http://127.0.0.1:{port_file.read_text()}"
 
 
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """Stop a local Hub process: SIGTERM, then SIGKILL if it has not exited within `timeout`."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve a Hub snapshot on loopback.")
     source = parser.add_mutually_exclusive_group(required=True)
@@ -700,6 +715,8 @@ def main(argv: list[str] | None = None) -> None:
         f"clock {synthetic.hub_time(store.clock())}",
         flush=True,
     )
+    # SIGTERM stops the server cleanly, even when the parent started it with SIGTERM ignored.
+    signal.signal(signal.SIGTERM, _interrupt)
     if args.port_file:
         args.port_file.write_text(str(server.server_address[1]))
     try:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ingestion.config import PROJECT_ROOT, warehouse_path
 from ingestion.hub_store import parse_clock
-from ingestion.local_hub import start_process
+from ingestion.local_hub import start_process, stop_process
 from ingestion.synthetic import generate, write_jsonl
 
 
@@ -79,8 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["HF_ENDPOINT"] = endpoint
         run_two_ticks(endpoint, args.advance_days)
     finally:
-        hub.terminate()
-        hub.wait()
+        stop_process(hub)
     print_summary(warehouse_path())
 
 

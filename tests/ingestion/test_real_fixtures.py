@@ -13,7 +13,7 @@ from ingestion.cards import fetch_cards
 from ingestion.hub_client import HubClient
 from ingestion.hub_store import HubStore
 from ingestion.ingest import ingest_models
-from ingestion.local_hub import read_snapshot
+from ingestion.local_hub import read_snapshot, stop_process
 from orchestration.main_job import start_local_hub
 
 FIXTURES = [
@@ -41,5 +41,4 @@ def test_a_real_fixture_is_ingested_whole(name, warehouse):
             assert fetched.by_status.get("failed", 0) == 0
             assert stored_cards(con) == cards
     finally:
-        hub.terminate()
-        hub.wait()
+        stop_process(hub)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from huggingface_hub.errors import RepositoryNotFoundError
 
 from ingestion.config import PROJECT_ROOT
 from ingestion.hub_store import EvolutionRates, HubStore
+from ingestion.local_hub import start_process, stop_process
 from ingestion.synthetic import generate, hub_time, parse_hub_time
 from tests.local_hub.conftest import card_endpoint
 
@@ -171,5 +173,15 @@ def test_the_cli_starts_at_the_given_clock_with_the_given_faults(tmp_path):
         assert replaced["faults"] == []
         assert len(list(HfApi(endpoint=base_url, token=False).list_models())) == state["models"]
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)
+
+
+def test_the_cli_stops_cleanly_on_sigterm_even_when_started_with_it_ignored(synthetic_snapshot):
+    # Background jobs of some shells start children with SIGTERM ignored; the Hub must still stop.
+    inherited = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        process, _ = start_process(synthetic_snapshot, quiet=True)
+    finally:
+        signal.signal(signal.SIGTERM, inherited)
+    stop_process(process, timeout=30)
+    assert process.returncode == 0  # exited through its handler, not killed after the timeout
