@@ -98,7 +98,8 @@ def count(warehouse: Path, sql: str, params: dict | None = None) -> int:
         con.close()
 
 
-def run(models: int, skip_http: bool, skip_baseline: bool) -> list[Measurement]:
+def run(models: int, skip_http: bool, skip_baseline: bool, results: list[Measurement]) -> None:
+    """Run every step, appending each measurement to `results` as soon as it is taken."""
     workdir = RESULTS / f"{models}"
     workdir.mkdir(parents=True, exist_ok=True)
     snapshot = workdir / "snapshot.jsonl.gz"
@@ -106,7 +107,6 @@ def run(models: int, skip_http: bool, skip_baseline: bool) -> list[Measurement]:
     listed = workdir / "listed.duckdb"
     for stale in (imported, listed, snapshot):
         stale.unlink(missing_ok=True)
-    results: list[Measurement] = []
 
     step = run_measured(
         "generate synthetic ecosystem",
@@ -256,7 +256,6 @@ def run(models: int, skip_http: bool, skip_baseline: bool) -> list[Measurement]:
             + ("" if baseline.completed else "; the baseline did not finish")
         )
         results.append(refresh)
-    return results
 
 
 def environment() -> str:
@@ -325,8 +324,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--no-record", action="store_true", help="do not append BENCHMARKS.md")
     args = parser.parse_args(argv)
-    results = run(args.models, args.skip_http, args.skip_baseline)
+    results: list[Measurement] = []
+    failure = None
+    try:
+        run(args.models, args.skip_http, args.skip_baseline, results)
+    except (Exception, KeyboardInterrupt) as error:  # the steps measured so far are kept
+        failure = error
     text = table(args.models, results)
+    if failure is not None:
+        text += f"\nThe run stopped early: {failure}\n"
     print(text)
     (RESULTS / f"{args.models}" / "results.json").write_text(
         json.dumps([m.as_dict() for m in results], indent=2)
@@ -334,6 +340,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_record:
         with open(PROJECT_ROOT / "BENCHMARKS.md", "a", encoding="utf-8") as out:
             out.write("\n" + text)
+    if failure is not None:
+        raise SystemExit(f"benchmark stopped early: {failure}")
 
 
 if __name__ == "__main__":
