@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -88,6 +89,36 @@ def apply_delta(warehouse: Path, fraction: float, seed: int) -> Measurement:
         {"before": before},
     )
     return delta
+
+
+def copy_warehouse(warehouse: Path, copy: Path) -> Path:
+    """A closed warehouse's file (and write-ahead log, if any) copied beside it."""
+    for suffix in ("", ".wal"):
+        source = Path(f"{warehouse}{suffix}")
+        target = Path(f"{copy}{suffix}")
+        target.unlink(missing_ok=True)
+        if source.exists():
+            shutil.copyfile(source, target)
+    return copy
+
+
+def rows_changed(before: Path, after: Path) -> dict:
+    """Rows of dbt tables that differ between two warehouses (`bench/rows_changed.py`)."""
+    output = subprocess.run(
+        [PY, "-m", "bench.rows_changed", str(before), str(after)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    Path(f"{before}.wal").unlink(missing_ok=True)
+    return json.loads(output)
+
+
+def top_tables(changed: dict, n: int = 4) -> list[tuple[str, int]]:
+    return sorted(
+        ((name, rows) for name, rows in changed["tables"].items() if rows),
+        key=lambda item: -item[1],
+    )[:n]
 
 
 def count(warehouse: Path, sql: str, params: dict | None = None) -> int:
@@ -188,8 +219,15 @@ def run(models: int, skip_http: bool, skip_baseline: bool, results: list[Measure
 
     for fraction in (0.01, 0.0001):
         results.append(apply_delta(imported, fraction, seed=1))
+        before = copy_warehouse(imported, workdir / "before-build.duckdb")
         step = dbt_build(f"incremental dbt build after the {fraction:.2%} delta", imported)
-        step.note = f"{step.wall_s / full_build.wall_s:.1%} of the full build"
+        changed = rows_changed(before, imported)
+        before.unlink()
+        step.rows = changed["total"]
+        step.note = (
+            f"{step.wall_s / full_build.wall_s:.1%} of the full build; rows changed: "
+            + ", ".join(f"{name} {n:,}" for name, n in top_tables(changed))
+        )
         results.append(step)
     step = dbt_build("full-refresh dbt build on the same data", imported, "--full-refresh")
     results.append(step)
