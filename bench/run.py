@@ -188,13 +188,14 @@ def run(models: int, skip_http: bool, skip_baseline: bool, results: list[Measure
         finally:
             stop_process(hub)
 
-    # The manifest is prepared ahead, as a deployment does (`make manifest`): no step pays a
-    # full parse.
-    subprocess.run(
-        [DBT, "parse", *DBT_OPTIONS, "--target-path", str(workdir / "dbt-target")],
-        env={**os.environ, "HUBGENOME_WAREHOUSE": str(imported)},
-        check=True,
-    )
+    # The manifests are prepared ahead, as a deployment does (`make manifest`): no step pays a
+    # full parse. The project's own target holds the one the Dagster definitions read.
+    for target in (workdir / "dbt-target", PROJECT_ROOT / "dbt_project" / "target"):
+        subprocess.run(
+            [DBT, "parse", *DBT_OPTIONS, "--target-path", str(target)],
+            env={**os.environ, "HUBGENOME_WAREHOUSE": str(imported)},
+            check=True,
+        )
     step = dbt_build("full dbt build (run + tests)", imported, "--full-refresh")
     step.rows = count(imported, "select count(*) from marts.dim_model_family")
     results.append(step)
