@@ -25,6 +25,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 
+from ingestion.config import duckdb_memory_limit
 from ingestion.records import parse_hub_time
 
 WAREHOUSE_SCHEMAS = ("raw", "staging", "intermediate", "marts", "analytics")
@@ -131,6 +132,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("set memory_limit = $limit", {"limit": duckdb_memory_limit()})
     if not read_only:
         # A setting, not connect(config=...): other connections to the file stay compatible.
         con.execute("set checkpoint_threshold = $size", {"size": CHECKPOINT_THRESHOLD})
