@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ import psutil
 from bench.measure import Measurement, run_measured
 from ingestion.config import PROJECT_ROOT
 from ingestion.local_hub import start_process, stop_process
+from ingestion.warehouse import copy_warehouse, remove_warehouse
 from orchestration.defs.transform.project import DBT_BUILD_ARGS
 
 PY = sys.executable
@@ -91,17 +91,6 @@ def apply_delta(warehouse: Path, fraction: float, seed: int) -> Measurement:
     return delta
 
 
-def copy_warehouse(warehouse: Path, copy: Path) -> Path:
-    """A closed warehouse's file (and write-ahead log, if any) copied beside it."""
-    for suffix in ("", ".wal"):
-        source = Path(f"{warehouse}{suffix}")
-        target = Path(f"{copy}{suffix}")
-        target.unlink(missing_ok=True)
-        if source.exists():
-            shutil.copyfile(source, target)
-    return copy
-
-
 def rows_changed(before: Path, after: Path) -> dict:
     """Rows of dbt tables that differ between two warehouses (`bench/rows_changed.py`)."""
     output = subprocess.run(
@@ -110,7 +99,6 @@ def rows_changed(before: Path, after: Path) -> dict:
         text=True,
         check=True,
     ).stdout
-    Path(f"{before}.wal").unlink(missing_ok=True)
     return json.loads(output)
 
 
@@ -223,7 +211,7 @@ def run(models: int, skip_http: bool, skip_baseline: bool, results: list[Measure
         before = copy_warehouse(imported, workdir / "before-build.duckdb")
         step = dbt_build(f"incremental dbt build after the {fraction:.2%} delta", imported)
         changed = rows_changed(before, imported)
-        before.unlink()
+        remove_warehouse(before)
         step.rows = changed["total"]
         step.note = (
             f"{step.wall_s / full_build.wall_s:.1%} of the full build; rows changed: "

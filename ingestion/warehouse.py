@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -147,6 +148,28 @@ WRITER_LOCK_TIMEOUT_SECONDS = 4 * 3600
 
 def writer_lock_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".writer.lock")
+
+
+def wal_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + ".wal")
+
+
+def copy_warehouse(source: Path, destination: Path) -> Path:
+    """Copy a closed warehouse file and its write-ahead log, if any, to `destination`.
+
+    A log left beside `destination` by an earlier copy is removed: DuckDB would replay it.
+    """
+    shutil.copyfile(source, destination)
+    wal_path(destination).unlink(missing_ok=True)
+    if wal_path(source).exists():
+        shutil.copyfile(wal_path(source), wal_path(destination))
+    return destination
+
+
+def remove_warehouse(warehouse: Path) -> None:
+    """Delete a warehouse file and its write-ahead log."""
+    warehouse.unlink(missing_ok=True)
+    wal_path(warehouse).unlink(missing_ok=True)
 
 
 def acquire_writer_lock(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -60,14 +59,6 @@ def load_models(warehouse: Path, payloads: Iterable[dict], cards: dict[str, str]
                 for model_id, text in cards.items()
             ]
             write_card_fetches(con, fetches, utc_now())
-
-
-def copy_warehouse(source: Path, destination: Path) -> Path:
-    shutil.copy(source, destination)
-    wal = source.with_name(source.name + ".wal")
-    if wal.exists():
-        shutil.copy(wal, destination.with_name(destination.name + ".wal"))
-    return destination
 
 
 def query(warehouse: Path, sql: str, params: dict | None = None) -> list[tuple]:

@@ -11,10 +11,9 @@ import pytest
 
 from ingestion.importers import import_snapshot
 from ingestion.local_hub import read_snapshot
-from ingestion.warehouse import connect, ensure_raw_schema
+from ingestion.warehouse import connect, copy_warehouse, ensure_raw_schema
 from tests.dbt.helpers import (
     card_features,
-    copy_warehouse,
     declared_edges,
     families,
     load_models,

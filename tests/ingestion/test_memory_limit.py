@@ -1,5 +1,6 @@
 """Every warehouse connection, dbt's included, caps DuckDB's memory (HUBGENOME_DUCKDB_MEMORY)."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,16 @@ def test_python_connections_take_the_cap(tmp_path, monkeypatch):
     assert limit == "953.6 MiB"
 
 
-def test_dbt_connections_take_the_cap(tmp_path):
+def dbt_memory_limit(tmp_path: Path, cap: str | None) -> str:
+    """DuckDB's memory limit as a dbt connection of the project sees it."""
     project = PROJECT_ROOT / "dbt_project"
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "HUBGENOME_WAREHOUSE": str(tmp_path / "w.duckdb"),
+        "HOME": str(tmp_path),
+    }
+    if cap is not None:
+        env["HUBGENOME_DUCKDB_MEMORY"] = cap
     shown = subprocess.run(
         [
             DBT,
@@ -37,14 +46,17 @@ def test_dbt_connections_take_the_cap(tmp_path):
             "--output",
             "json",
         ],
-        env={
-            "PATH": str(Path(sys.executable).parent),
-            "HUBGENOME_WAREHOUSE": str(tmp_path / "w.duckdb"),
-            "HUBGENOME_DUCKDB_MEMORY": "2GB",
-            "HOME": str(tmp_path),
-        },
+        env=env,
         capture_output=True,
         text=True,
         check=True,
     )
-    assert '"memory_limit": "1.8 GiB"' in shown.stdout
+    return json.loads(shown.stdout[shown.stdout.index("{") :])["show"][0]["memory_limit"]
+
+
+def test_dbt_connections_take_the_cap_and_the_same_default(tmp_path, monkeypatch):
+    assert dbt_memory_limit(tmp_path, "2GB") == "1.8 GiB"
+    monkeypatch.delenv("HUBGENOME_DUCKDB_MEMORY", raising=False)
+    with connect(tmp_path / "python.duckdb") as con:
+        (python_default,) = con.execute("select current_setting('memory_limit')").fetchone()
+    assert dbt_memory_limit(tmp_path, None) == python_default
