@@ -41,14 +41,17 @@ from ingestion.ingest import MODELS_STREAM, log_lock_wait, split_records
 from ingestion.progress import Progress
 from ingestion.warehouse import (
     WriteCounts,
+    canonical_json,
     has_placeholders,
+    merge_staged,
     model_oid,
     newest_last_modified,
     read_state,
     save_state,
     transaction,
     utc_now,
-    write_models,
+    version_key,
+    write_page,
     write_quarantine,
 )
 
@@ -276,14 +279,15 @@ def import_rows(
             _card_outcome(row) for row in parsed if id(row.payload) in valid and _has_card(row)
         ]
         with transaction(con):
-            counts = write_models(con, good, now, adopt)
-            counts.quarantined = write_quarantine(con, source, rejects, now)
+            totals.add(write_page(con, good, now, adopt))
+            totals.quarantined += write_quarantine(con, source, rejects, now)
             if fetches:
                 write_card_fetches(con, fetches, now, in_transaction=True)
-        totals.add(counts)
         cards += len(fetches)
         count += len(batch)
         progress.update(len(batch))
+    with transaction(con):
+        totals.add(merge_staged(con, adopt))
     progress.finish()
     watermark = _continue_deltas_from_here(con)
     return ImportResult(
@@ -313,13 +317,15 @@ def _has_card(row: Row) -> bool:
 
 
 def _card_outcome(row: Row) -> CardFetch:
+    """The README of the version this row stages (its model is not merged yet)."""
     oid = model_oid(row.payload)
+    key = version_key(row.payload, canonical_json(row.payload))
     if row.card_error is not None:
-        return CardFetch(oid, None, "failed", error=row.card_error)
+        return CardFetch(oid, key, "failed", error=row.card_error)
     if row.readme is None:
-        return CardFetch(oid, None, "missing")
+        return CardFetch(oid, key, "missing")
     # surrogatepass: a README with bytes that are not UTF-8 arrives as lone surrogates
-    return CardFetch(oid, None, "ok", text=row.readme.encode("utf-8", errors="surrogatepass"))
+    return CardFetch(oid, key, "ok", text=row.readme.encode("utf-8", errors="surrogatepass"))
 
 
 def _continue_deltas_from_here(con: duckdb.DuckDBPyConnection) -> datetime | None:

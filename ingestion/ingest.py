@@ -41,12 +41,14 @@ from ingestion.warehouse import (
     StreamState,
     WriteCounts,
     has_placeholders,
+    merge_staged,
     model_oid,
     newest_last_modified,
     read_state,
     save_state,
+    transaction,
     utc_now,
-    write_models,
+    write_page,
     write_quarantine,
 )
 
@@ -251,16 +253,17 @@ def ingest_models(
 
     def handle_page(items: list, state: StreamState, now: datetime):
         good, rejects = split_records(items)
-        counts = write_models(con, good, now, adopt)
+        counts = write_page(con, good, now, adopt)
         counts.quarantined = write_quarantine(con, MODELS_SOURCE, rejects, now)
         stop_before[0] = state.stop_before
         return _as_dict(counts), _older_than(good, state.stop_before)
 
     def finish(state: StreamState, now: datetime) -> dict[str, int]:
+        counts = _as_dict(merge_staged(con, adopt))
         newest = newest_last_modified(con)
         if state.watermark is None or (newest is not None and newest > state.watermark):
             state.watermark = newest
-        return {}
+        return counts
 
     newest_seen: list[datetime | None] = [None]
 
@@ -275,17 +278,21 @@ def ingest_models(
         return (newest_seen[0] - min(times)).total_seconds() / span if span > 0 else None
 
     progress = Progress(logger, "models delta")
-    state = follow_listing(
-        con,
-        client,
-        MODELS_STREAM,
-        with_page_size(listing_cursor(), page_size),
-        handle_page,
-        finish,
-        progress,
-        start=start,
-        fraction_done=fraction_done,
-    )
+    try:
+        state = follow_listing(
+            con,
+            client,
+            MODELS_STREAM,
+            with_page_size(listing_cursor(), page_size),
+            handle_page,
+            finish,
+            progress,
+            start=start,
+            fraction_done=fraction_done,
+        )
+    except Exception:
+        merge_committed_pages(con, adopt)
+        raise
     totals = state.progress
     return DeltaResult(
         pages=totals.get("pages", 0),
@@ -297,6 +304,19 @@ def ingest_models(
         stop_before=stop_before[0],
         seconds=progress.elapsed,
     )
+
+
+def merge_committed_pages(con: duckdb.DuckDBPyConnection, adopt: bool) -> None:
+    """Make the pages a failed listing committed visible in `raw.hub_models` at once.
+
+    The rerun resumes from the cursor either way; a killed process leaves them staged
+    for its rerun to merge.
+    """
+    # suppress: a broken connection; the error on its way up says why
+    with suppress(duckdb.Error), transaction(con):
+        state = read_state(con, MODELS_STREAM)
+        _accumulate(state.progress, _as_dict(merge_staged(con, adopt)))
+        save_state(con, state)
 
 
 def _as_dict(counts: WriteCounts) -> dict[str, int]:

@@ -15,6 +15,7 @@ from ingestion_helpers import (
     stored_models,
 )
 
+from ingestion import warehouse as warehouse_module
 from ingestion.hub_client import EXPAND_FIELDS
 from ingestion.ingest import ingest_models
 from ingestion.local_hub import read_snapshot
@@ -48,7 +49,12 @@ def test_a_full_load_stores_every_model_as_listed(records, local_hub, warehouse)
     assert state.watermark.isoformat(timespec="milliseconds") + "Z" == newest
 
 
-def test_a_delta_lists_back_to_the_watermark_and_keeps_history(records, tmp_path, warehouse):
+@pytest.mark.parametrize("merge_every", [None, 150], ids=["merged-at-the-end", "merged-every-150"])
+def test_a_delta_lists_back_to_the_watermark_and_keeps_history(
+    records, tmp_path, warehouse, monkeypatch, merge_every
+):
+    if merge_every is not None:  # staged pages merged while the listing runs, too
+        monkeypatch.setattr(warehouse_module, "MERGE_EVERY", merge_every)
     later = evolve(records, edit=30, rename=0, delete=0, add=25, seed=5)
     with open_warehouse(warehouse) as con:
         with hub_serving(records, tmp_path, "before.jsonl") as hub:
@@ -63,6 +69,7 @@ def test_a_delta_lists_back_to_the_watermark_and_keeps_history(records, tmp_path
             "select sha from raw.hub_model_versions where model_id = $id order by observed_at",
             {"id": records[0]["model"]["id"]},
         ).fetchall()
+        (staged,) = con.execute("select count(*) from raw.hub_models_staged").fetchone()
 
     assert delta.added == 25
     assert delta.changed == 30
@@ -72,6 +79,7 @@ def test_a_delta_lists_back_to_the_watermark_and_keeps_history(records, tmp_path
     }
     assert len(history) == 30
     assert [sha for (sha,) in old_sha] == [records[0]["model"]["sha"], later[0]["model"]["sha"]]
+    assert staged == 0
 
 
 def test_the_sweep_marks_deletions_and_renames_and_never_erases(records, tmp_path, warehouse):
