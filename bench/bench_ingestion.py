@@ -28,7 +28,7 @@ def bench_listing(snapshot: Path, folder: Path, n_models: int) -> dict:
     Fetching runs on this thread, so its CPU is `thread_time` around it; the rest of the
     process's CPU (until the connection is closed, final checkpoint included) is parse+write.
     """
-    hub, endpoint = start_process(snapshot, "--evolution", "none", quiet=True)
+    hub, endpoint = start_process(snapshot, "--evolution", "none", quiet=True, timeout=1800)
     try:
         client = HubClient(endpoint)
         fetch_seconds = fetch_cpu_seconds = 0.0

@@ -127,7 +127,8 @@ create table if not exists raw.hub_models_staged (
     version_key varchar not null,
     last_modified timestamp,
     created_at timestamp,
-    payload json using compression zstd not null,
+    -- uncompressed: rows live until the next merge; zstd would compress and decompress them
+    payload json using compression uncompressed not null,
     observed_at timestamp not null
 );
 """
