@@ -140,8 +140,9 @@ def test_an_io_error_inside_a_write_rolls_the_page_back_and_the_rerun_completes(
 ):
     client = HubClient(hub.base_url)
     with open_warehouse(warehouse) as con:
-        # The 4th page fails after its versions are written, before its current rows are.
-        disk = FailingDisk(con, "insert into raw.hub_models", 4)
+        # The 4th page fails as it is staged (its one write to the model tables); the failed
+        # listing then merges the pages committed before it (ingest.merge_committed_pages).
+        disk = FailingDisk(con, "insert into raw.hub_models_staged", 4)
         with pytest.raises(InjectedDiskError):
             run_pipeline(disk, client, scale.page_size)
         (versions,) = con.execute("select count(*) from raw.hub_model_versions").fetchone()
