@@ -549,8 +549,9 @@ def _merge_latest(con: duckdb.DuckDBPyConnection) -> WriteCounts:
 def adopt_placeholders(con: duckdb.DuckDBPyConnection, seen: str = "merge_latest") -> int:
     """Re-key models stored as `id:<repo id>` to the Hub `_id` that `seen` shows for that id.
 
-    `seen` names a relation with `model_oid` and `model_id` columns (a registered frame or
-    the sweep's scratch table). A model whose real `_id` is already stored is left alone.
+    `seen` names a relation with `model_oid` and `model_id` columns (the merge's
+    `merge_latest` or the sweep's scratch table). A model whose real `_id` is already stored
+    is left alone.
     """
     if seen not in ("merge_latest", "raw.hub_sweep_seen"):
         raise ValueError(f"unexpected relation {seen}")
