@@ -19,7 +19,14 @@ from ingestion.importers import import_snapshot
 from ingestion.ingest import PageBatch, ingest_models, split_records
 from ingestion.local_hub import start_process, stop_process
 from ingestion.synthetic import generate, write_jsonl
-from ingestion.warehouse import connect, ensure_raw_schema, merge_staged, utc_now, write_page
+from ingestion.warehouse import (
+    connect,
+    ensure_raw_schema,
+    merge_staged,
+    model_table,
+    utc_now,
+    write_page,
+)
 
 
 def bench_listing(snapshot: Path, folder: Path, n_models: int) -> dict:
@@ -86,7 +93,7 @@ def bench_parse_and_write(records: list[dict], folder: Path) -> dict:
             for start in range(0, len(items), 1000):
                 good, _ = split_records(items[start : start + 1000])
                 with batch.page():
-                    write_page(con, good, utc_now())
+                    write_page(con, model_table(good), utc_now())
             with batch.page():
                 merge_staged(con)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started

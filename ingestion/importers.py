@@ -41,16 +41,15 @@ from ingestion.ingest import MODELS_STREAM, log_lock_wait, split_records
 from ingestion.progress import Progress
 from ingestion.warehouse import (
     WriteCounts,
-    canonical_json,
     has_placeholders,
     merge_staged,
     model_oid,
+    model_table,
     newest_last_modified,
     read_state,
     save_state,
     transaction,
     utc_now,
-    version_key,
     write_page,
     write_quarantine,
 )
@@ -275,11 +274,22 @@ def import_rows(
             if isinstance(row.payload, Unparseable)
         ]
         valid = {id(payload) for payload in good}
+        table = model_table(good)
+        # The page's models are staged, not merged: each README goes with the version staged.
+        version_keys = dict(
+            zip(
+                table.column("model_oid").to_pylist(),
+                table.column("version_key").to_pylist(),
+                strict=True,
+            )
+        )
         fetches = [
-            _card_outcome(row) for row in parsed if id(row.payload) in valid and _has_card(row)
+            _card_outcome(row, version_keys)
+            for row in parsed
+            if id(row.payload) in valid and _has_card(row)
         ]
         with transaction(con):
-            totals.add(write_page(con, good, now, adopt))
+            totals.add(write_page(con, table, now, adopt))
             totals.quarantined += write_quarantine(con, source, rejects, now)
             if fetches:
                 write_card_fetches(con, fetches, now, in_transaction=True)
@@ -316,10 +326,10 @@ def _has_card(row: Row) -> bool:
     return row.readme is not NO_README or row.card_error is not None
 
 
-def _card_outcome(row: Row) -> CardFetch:
-    """The README of the version this row stages (its model is not merged yet)."""
+def _card_outcome(row: Row, version_keys: dict[str, str]) -> CardFetch:
+    """The README of the version its page stages (`version_keys`: model oid -> key)."""
     oid = model_oid(row.payload)
-    key = version_key(row.payload, canonical_json(row.payload))
+    key = version_keys[oid]
     if row.card_error is not None:
         return CardFetch(oid, key, "failed", error=row.card_error)
     if row.readme is None:

@@ -43,6 +43,7 @@ from ingestion.warehouse import (
     has_placeholders,
     merge_staged,
     model_oid,
+    model_table,
     newest_last_modified,
     read_state,
     save_state,
@@ -253,7 +254,7 @@ def ingest_models(
 
     def handle_page(items: list, state: StreamState, now: datetime):
         good, rejects = split_records(items)
-        counts = write_page(con, good, now, adopt)
+        counts = write_page(con, model_table(good), now, adopt)
         counts.quarantined = write_quarantine(con, MODELS_SOURCE, rejects, now)
         stop_before[0] = state.stop_before
         return _as_dict(counts), _older_than(good, state.stop_before)

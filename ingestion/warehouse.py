@@ -361,17 +361,16 @@ def write_models(
     Runs inside the caller's transaction; `stage_models` then `merge_staged`. With `adopt`, a
     model imported under `id:<repo id>` takes the real `_id` when the Hub first shows it.
     """
-    stage_models(con, payloads, now)
+    stage_models(con, model_table(payloads), now)
     return merge_staged(con, adopt)
 
 
-def stage_models(con: duckdb.DuckDBPyConnection, payloads: Iterable[dict], now: datetime) -> int:
-    """Append payloads observed at `now` to `raw.hub_models_staged`; returns rows staged.
+def stage_models(con: duckdb.DuckDBPyConnection, table: pa.Table, now: datetime) -> int:
+    """Append a `model_table` observed at `now` to `raw.hub_models_staged`; returns its rows.
 
     An append to a table without indexes costs the same however big the warehouse is; the
     indexed tables are written by `merge_staged`, in bulk.
     """
-    table = model_table(payloads)
     if table.num_rows == 0:
         return 0
     con.register("incoming", table)
@@ -391,13 +390,13 @@ def stage_models(con: duckdb.DuckDBPyConnection, payloads: Iterable[dict], now: 
 
 
 def write_page(
-    con: duckdb.DuckDBPyConnection, payloads: Iterable[dict], now: datetime, adopt: bool = False
+    con: duckdb.DuckDBPyConnection, table: pa.Table, now: datetime, adopt: bool = False
 ) -> WriteCounts:
-    """Stage one page of a listing or import; merge once `MERGE_EVERY` rows wait.
+    """Stage one page (a `model_table`) of a listing or import; merge once `MERGE_EVERY` wait.
 
     The caller merges what is left when its listing or import ends (`merge_staged`).
     """
-    stage_models(con, payloads, now)
+    stage_models(con, table, now)
     if staged_rows(con) >= MERGE_EVERY:
         return merge_staged(con, adopt)
     return WriteCounts()
@@ -667,7 +666,7 @@ def store_models(
     iterator = iter(payloads)
     while batch := list(islice(iterator, batch_size)):
         with transaction(con):
-            written += stage_models(con, batch, utc_now())
+            written += stage_models(con, model_table(batch), utc_now())
     with transaction(con):
         merge_staged(con, adopt)
     return written

@@ -10,6 +10,7 @@ from ingestion.warehouse import (
     connect,
     ensure_raw_schema,
     merge_staged,
+    model_table,
     stage_models,
     transaction,
     write_models,
@@ -47,9 +48,9 @@ def versions(con, oid: str) -> list[tuple]:
 
 def test_the_last_staged_row_wins_and_every_version_and_name_is_kept(con):
     with transaction(con):
-        stage_models(con, [model("a", "s1"), model("b", "s1")], T0)
-        stage_models(con, [model("a", "s2", "org/renamed")], T0 + timedelta(hours=1))
-        stage_models(con, [model("a", "s1", "org/renamed")], T0 + timedelta(hours=2))
+        stage_models(con, model_table([model("a", "s1"), model("b", "s1")]), T0)
+        stage_models(con, model_table([model("a", "s2", "org/renamed")]), T0 + timedelta(hours=1))
+        stage_models(con, model_table([model("a", "s1", "org/renamed")]), T0 + timedelta(hours=2))
         counts = merge_staged(con)
     assert (counts.added, counts.changed) == (2, 0)
     model_id, sha, first_seen, changed, observed, deleted = current(con, "a")
@@ -90,7 +91,7 @@ def test_a_merge_against_stored_rows_counts_changes_and_keeps_first_seen(con):
 
 def test_a_rolled_back_merge_leaves_the_staged_rows_for_the_next_one(con):
     with transaction(con):
-        stage_models(con, [model("a", "s1")], T0)
+        stage_models(con, model_table([model("a", "s1")]), T0)
     with pytest.raises(RuntimeError), transaction(con):
         merge_staged(con)
         raise RuntimeError("crash before commit")
