@@ -82,7 +82,8 @@ def listing_pages(snapshot: Path, page_size: int = 1000) -> list[bytes]:
     what that costs. Pages are kept as JSON text, as they arrive from the Hub, so that each is
     decoded into fresh objects and freed after it is written, as in a listing: a million
     records kept alive as dicts made every garbage collection walk them, and sorting them
-    scattered them in memory, which a decoded page is not (together about 20% more CPU).
+    scattered them in memory, which a decoded page is not (on 1M models that bench reported
+    17,600 models/CPU-s for the code this one measures at 21,700).
     """
     with gzip.open(snapshot, "rt", encoding="utf-8") as lines:
         items = [
