@@ -155,15 +155,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--skip-import", action="store_true", help="leave the importer out")
     args = parser.parse_args(argv)
-    folder = Path(tempfile.mkdtemp(prefix="bench-ingestion-"))
-    snapshot = folder / "snapshot.jsonl.gz"
-    write_jsonl(generate(args.models, seed=1), snapshot)
-    results = {"load_average_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
-    if not args.skip_listing:
-        results["listing_from_local_hub"] = bench_listing(snapshot, folder, args.models)
-    results["parse_and_write_only"] = bench_parse_and_write(listing_pages(snapshot), folder)
-    if not args.skip_import:
-        results["import_fixture_jsonl"] = bench_import(snapshot, folder)
+    # Removed afterwards: at 1M models the snapshot and warehouses take up to about 4 GB.
+    with tempfile.TemporaryDirectory(prefix="bench-ingestion-") as tmp:
+        folder = Path(tmp)
+        snapshot = folder / "snapshot.jsonl.gz"
+        write_jsonl(generate(args.models, seed=1), snapshot)
+        results = {"load_average_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
+        if not args.skip_listing:
+            results["listing_from_local_hub"] = bench_listing(snapshot, folder, args.models)
+        results["parse_and_write_only"] = bench_parse_and_write(listing_pages(snapshot), folder)
+        if not args.skip_import:
+            results["import_fixture_jsonl"] = bench_import(snapshot, folder)
     text = json.dumps(results, indent=2)
     print(text)
     if args.out:
