@@ -24,13 +24,16 @@ import ast
 import gzip
 import json
 import logging
+import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import orjson
@@ -113,9 +116,12 @@ def parse_json_line(line: bytes) -> object:
     return json.loads(line.decode("utf-8"))
 
 
-def read_fixture_jsonl(path: Path) -> Iterator[Row]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as lines:
+def _is_gzip(path: Path) -> bool:
+    return path.suffix == ".gz"
+
+
+def read_fixture_jsonl(file: BinaryIO, path: Path) -> Iterator[Row]:
+    with gzip.open(file) if _is_gzip(path) else nullcontext(file) as lines:
         for line in lines:
             if not line.strip():
                 continue
@@ -150,11 +156,16 @@ def paper_payload(row: dict[str, str]) -> dict:
     return payload
 
 
-def read_paper_csv(path: Path, batch_size: int = BATCH_SIZE) -> Iterator[Row]:
+def read_paper_csv(file: BinaryIO, path: Path, batch_size: int = BATCH_SIZE) -> Iterator[Row]:
     import pandas as pd
 
     chunks = pd.read_csv(
-        path, dtype=str, keep_default_na=False, chunksize=batch_size, encoding="utf-8"
+        file,
+        dtype=str,
+        keep_default_na=False,
+        chunksize=batch_size,
+        encoding="utf-8",
+        compression="gzip" if _is_gzip(path) else None,
     )
     for chunk in chunks:
         for row in chunk.to_dict("records"):
@@ -211,10 +222,12 @@ def hub_stats_payload(row: dict) -> dict:
     return payload
 
 
-def read_hub_stats_parquet(path: Path, batch_size: int = BATCH_SIZE) -> Iterator[Row]:
+def read_hub_stats_parquet(
+    file: BinaryIO, path: Path, batch_size: int = BATCH_SIZE
+) -> Iterator[Row]:
     import pyarrow.parquet as pq
 
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+    for batch in pq.ParquetFile(file).iter_batches(batch_size=batch_size):
         for row in batch.to_pylist():
             yield Row(hub_stats_payload(row))
 
@@ -244,7 +257,28 @@ def import_snapshot(
     """Stream a snapshot file into `raw`, one transaction per batch."""
     file_format = file_format or detect_format(path)
     source = f"import:{file_format}:{path.name}"
-    return import_rows(con, READERS[file_format](path), source, batch_size, logger)
+    reader = READERS[file_format]
+    with open(path, "rb") as file:
+        # CSV and parquet are read in chunks of the batch size, JSONL line by line.
+        rows = reader(file, path) if file_format == "jsonl" else reader(file, path, batch_size)
+        return import_rows(
+            con, rows, source, batch_size, logger, fraction_done=_share_done(file, file_format)
+        )
+
+
+def _share_done(file: BinaryIO, file_format: str) -> Callable[[int], float | None]:
+    """rows imported -> the share of the file done, for the ETA in the progress lines.
+
+    Text formats: the bytes read so far (compressed bytes for .gz). Parquet is read by row
+    group with seeks, so there it is the rows against the row count in its footer.
+    """
+    if file_format == "parquet":
+        import pyarrow.parquet as pq
+
+        total = pq.ParquetFile(file).metadata.num_rows
+        return lambda rows: rows / total if total else None
+    size = os.fstat(file.fileno()).st_size
+    return lambda rows: file.tell() / size if size else None
 
 
 def import_rows(
@@ -253,6 +287,7 @@ def import_rows(
     source: str,
     batch_size: int = BATCH_SIZE,
     logger: logging.Logger = log,
+    fraction_done: Callable[[int], float | None] = lambda rows: None,
 ) -> ImportResult:
     adopt = has_placeholders(con)
     totals = WriteCounts()
@@ -295,7 +330,7 @@ def import_rows(
                 write_card_fetches(con, fetches, now, in_transaction=True)
         cards += len(fetches)
         count += len(batch)
-        progress.update(len(batch))
+        progress.update(len(batch), fraction_done(count))
     with transaction(con):
         totals.add(merge_staged(con, adopt))
     progress.finish()

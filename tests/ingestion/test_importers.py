@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from ingestion_helpers import (
     client_for,
     evolve,
@@ -20,9 +21,11 @@ from ingestion_helpers import (
     stored_models,
 )
 
+from ingestion import importers
 from ingestion.hub_client import EXPAND_FIELDS
 from ingestion.importers import import_snapshot
 from ingestion.ingest import ingest_models
+from ingestion.progress import Progress
 from ingestion.synthetic import generate, write_jsonl
 from ingestion.warehouse import read_state
 
@@ -134,8 +137,7 @@ def test_a_fixture_jsonl_import_then_deltas_continue_from_it(tmp_path, warehouse
     assert len(cards) == len(records) - 10
 
 
-def test_a_hub_stats_parquet_imports_in_batches(tmp_path, warehouse):
-    records = list(generate(250, seed=23))
+def hub_stats_table(records: list[dict]) -> pa.Table:
     rows = []
     for record in records:
         model = record["model"]
@@ -158,13 +160,17 @@ def test_a_hub_stats_parquet_imports_in_batches(tmp_path, warehouse):
             }
         )
     table = pa.Table.from_pylist(rows)
-    table = table.set_column(
+    return table.set_column(
         table.schema.get_field_index("last_modified"),
         "last_modified",
         pa.array([r["last_modified"] for r in rows]).cast(pa.timestamp("ms", tz="UTC")),
     )
+
+
+def test_a_hub_stats_parquet_imports_in_batches(tmp_path, warehouse):
+    records = list(generate(250, seed=23))
     path = tmp_path / "models.parquet"
-    pq.write_table(table, path, row_group_size=60)
+    pq.write_table(hub_stats_table(records), path, row_group_size=60)
 
     with open_warehouse(warehouse) as con:
         result = import_snapshot(con, path, batch_size=50)
@@ -182,3 +188,33 @@ def test_a_hub_stats_parquet_imports_in_batches(tmp_path, warehouse):
     newest = max(m["lastModified"] for m in source.values())
     assert watermark.isoformat(timespec="milliseconds") + "Z" == newest
     assert set(EXPAND_FIELDS) - set(listed_fields(records[0]["model"], EXPAND_FIELDS)) == set()
+
+
+@pytest.mark.parametrize("name", ["ai_ecosystem.csv", "snapshot.jsonl.gz", "models.parquet"])
+def test_an_import_reports_the_share_of_the_file_read_for_its_eta(
+    tmp_path, warehouse, monkeypatch, name
+):
+    records = list(generate(600, seed=24))
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        write_paper_csv(records, path)
+    elif name.endswith(".jsonl.gz"):
+        write_jsonl(iter(records), path)
+    else:
+        pq.write_table(hub_stats_table(records), path, row_group_size=50)
+    fractions, lines = [], []
+
+    class RecordingProgress(Progress):
+        def update(self, models, fraction_done=None):
+            fractions.append(fraction_done)
+            lines.append(self.line(fraction_done))
+            super().update(models, fraction_done)
+
+    monkeypatch.setattr(importers, "Progress", RecordingProgress)
+    with open_warehouse(warehouse) as con:
+        result = import_snapshot(con, path, batch_size=50)
+
+    assert result.rows == 600 and len(fractions) == 12
+    assert all(f is not None and 0 < f <= 1 for f in fractions), fractions
+    assert fractions == sorted(fractions) and fractions[0] < 0.75 and fractions[-1] > 0.9
+    assert not any("ETA unknown" in line for line in lines)
