@@ -6,6 +6,9 @@ any moment resumes exactly where the last commit left off and ends in the same w
 uninterrupted run. Three listings share this engine: model deltas (this module), the
 popularity refresh (`ingestion.popularity`) and the deletion sweep (`ingestion.sweep`).
 
+While a page is written, the next one is fetched and prepared (validated, turned into the
+table to write) on a second thread, so the Hub's latency and the Python work overlap DuckDB's.
+
 Deltas list newest `lastModified` first and stop at the stored watermark minus an overlap
 window (late-indexed commits land inside it); an empty warehouse means a full listing. The
 watermark only moves when a listing completes.
@@ -18,7 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -32,6 +37,7 @@ from ingestion.config import hub_endpoint, warehouse_path
 from ingestion.hub_client import (
     HfHubHTTPError,
     HubClient,
+    Page,
     listing_cursor,
     with_page_size,
 )
@@ -61,8 +67,11 @@ DEFAULT_OVERLAP = timedelta(hours=6)
 PAGES_PER_COMMIT = 5
 COMMIT_AFTER_SECONDS = 1.0
 
-# handle_page(items, state, now) -> (counts to add to state.progress, listing is done)
-PageHandler = Callable[[list, StreamState, datetime], tuple[dict[str, int], bool]]
+# prepare(items, state) -> (the page ready to write, whether it ends the listing); runs on the
+# fetching thread, one page ahead of the writes, so it must not touch the warehouse
+PagePreparer = Callable[[list, StreamState], tuple[object, bool]]
+# write(prepared, state, now) -> counts to add to state.progress; in the page's transaction
+PageWriter = Callable[[object, StreamState, datetime], dict[str, int]]
 # finish(state, now) -> counts to add to state.progress; runs in the last page's transaction
 Finisher = Callable[[StreamState, datetime], dict[str, int]]
 
@@ -105,25 +114,20 @@ class PageBatch:
     A commit costs a WAL flush, so pages from a fast Hub share one: it commits after
     `PAGES_PER_COMMIT` pages or `COMMIT_AFTER_SECONDS` (a slow Hub commits page by page) and
     when the block ends, done or failed. A kill loses at most the open transaction's pages,
-    which the rerun lists again from the committed cursor. Inside the block DuckDB runs on
-    one thread: a page's statements are small and a second thread only adds CPU (about 5%).
+    which the rerun lists again from the committed cursor.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
         self.pages = 0
         self.opened_at: float | None = None
-        self.threads: int | None = None
 
     def __enter__(self) -> PageBatch:
-        (self.threads,) = self.con.execute("select current_setting('threads')").fetchone()
-        self.con.execute("set threads = 1")
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:
         try:
             self.commit()  # also when a request failed: the pages written so far stay
-            self.con.execute("set threads = $threads", {"threads": self.threads})
         except duckdb.Error:
             if exc is None:
                 raise
@@ -155,20 +159,86 @@ class PageBatch:
             self.con.execute("commit")
 
 
+def keep_items(items: list, state: StreamState) -> tuple[list, bool]:
+    """The default `PagePreparer`: the items as listed; the listing ends with its last page."""
+    return items, False
+
+
+class PageAhead:
+    """Fetches and prepares pages on one background thread, while the writing thread writes.
+
+    `start(cursor)` asks for a page; `result()` returns the oldest one asked for, or raises
+    what fetching or preparing it raised. Leaving the block lets a fetch in flight finish, so
+    no request outlives the listing.
+    """
+
+    def __init__(self, client: HubClient, state: StreamState, prepare: PagePreparer):
+        self.client, self.state, self.prepare = client, state, prepare
+        self.cursors: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self.outcomes: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name="hub-page-ahead", daemon=True)
+
+    def __enter__(self) -> PageAhead:
+        self.thread.start()
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        self.cursors.put(None)
+        self.thread.join()
+
+    def _serve(self) -> None:
+        while (cursor := self.cursors.get()) is not None:
+            try:
+                page = self.client.fetch_page(cursor)
+                outcome = (page, *self.prepare(page.items, self.state))
+            except BaseException as error:  # handed to the writing thread, which raises it
+                outcome = error
+            self.outcomes.put(outcome)
+
+    def start(self, cursor: str) -> None:
+        self.cursors.put(cursor)
+
+    def result(self) -> tuple[Page, object, bool]:
+        outcome = self.outcomes.get()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+
+# While a page is written, the thread preparing the next one holds the GIL in long Python
+# stretches; each DuckDB call of the writing thread then waits up to the switch interval
+# (5 ms by default) to take it back, about a dozen times a page. A listing shortens it.
+LISTING_SWITCH_INTERVAL = 0.0001
+
+
+@contextmanager
+def quick_thread_switches() -> Iterator[None]:
+    """The interpreter's thread switch interval set to `LISTING_SWITCH_INTERVAL`, then restored."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(LISTING_SWITCH_INTERVAL)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
 def follow_listing(
     con: duckdb.DuckDBPyConnection,
     client: HubClient,
     stream: str,
     first_cursor: str,
-    handle_page: PageHandler,
+    write: PageWriter,
     finish: Finisher,
     progress: Progress,
     start: Callable[[StreamState], None] = lambda state: None,
     fraction_done: Callable[[list, StreamState], float | None] = lambda items, state: None,
+    prepare: PagePreparer = keep_items,
 ) -> StreamState:
     """Walk a listing from its stored cursor (or from `first_cursor`), committing page batches.
 
-    Returns the final state; `state.progress` holds the listing's totals across resumptions.
+    Each page is fetched and prepared one page ahead (`PageAhead`) and written in order with
+    the cursor after it. Returns the final state; `state.progress` holds the listing's totals
+    across resumptions.
     """
     state = read_state(con, stream)
     if state.cursor is None:
@@ -182,10 +252,15 @@ def follow_listing(
             f"after {state.progress.get('pages', 0)} committed pages"
         )
     restarted = False
-    with PageBatch(con) as batch:
+    with (
+        quick_thread_switches(),
+        PageAhead(client, state, prepare) as ahead,
+        PageBatch(con) as batch,
+    ):
+        ahead.start(state.cursor)
         while state.cursor is not None:
             try:
-                page = client.fetch_page(state.cursor)
+                page, prepared, last = ahead.result()
             except HfHubHTTPError as error:
                 # A stored cursor the Hub no longer accepts: list again from the top, once.
                 status = error.response.status_code if error.response is not None else None
@@ -193,25 +268,43 @@ def follow_listing(
                     raise
                 progress.log.warning(f"{progress.label}: cursor rejected ({status}); relisting")
                 state.cursor, restarted = first_cursor, True
+                ahead.start(state.cursor)
                 continue
+            last = last or page.next_cursor is None
+            if not last:
+                ahead.start(page.next_cursor)
             now = utc_now()
             with batch.page():
-                counts, done = handle_page(page.items, state, now)
-                counts["pages"] = 1
-                counts["listed"] = len(page.items)
-                if done or page.next_cursor is None:
-                    state.cursor = None
-                    _accumulate(state.progress, counts)
-                    _accumulate(state.progress, finish(state, now))
-                    state.started_at = None
-                    state.stop_before = None
-                else:
-                    state.cursor = page.next_cursor
-                    _accumulate(state.progress, counts)
-                save_state(con, state)
+                write_listed_page(con, state, page, prepared, last, write, finish, now)
             progress.update(len(page.items), fraction_done(page.items, state))
     progress.finish()
     return state
+
+
+def write_listed_page(
+    con: duckdb.DuckDBPyConnection,
+    state: StreamState,
+    page: Page,
+    prepared: object,
+    last: bool,
+    write: PageWriter,
+    finish: Finisher,
+    now: datetime,
+) -> None:
+    """Write one page and the stream state after it (finishing the stream on its last page)."""
+    counts = write(prepared, state, now)
+    counts["pages"] = 1
+    counts["listed"] = len(page.items)
+    if last:
+        state.cursor = None
+        _accumulate(state.progress, counts)
+        _accumulate(state.progress, finish(state, now))
+        state.started_at = None
+        state.stop_before = None
+    else:
+        state.cursor = page.next_cursor
+        _accumulate(state.progress, counts)
+    save_state(con, state)
 
 
 def _accumulate(totals: dict, counts: dict[str, int]) -> None:
@@ -252,12 +345,16 @@ def ingest_models(
     def start(state: StreamState) -> None:
         state.stop_before = state.watermark - overlap if state.watermark else None
 
-    def handle_page(items: list, state: StreamState, now: datetime):
+    def prepare(items: list, state: StreamState):
         good, rejects = split_records(items)
-        counts = write_page(con, model_table(good), now, adopt)
+        return (model_table(good), rejects), _older_than(good, state.stop_before)
+
+    def write(prepared, state: StreamState, now: datetime) -> dict[str, int]:
+        table, rejects = prepared
+        counts = write_page(con, table, now, adopt)
         counts.quarantined = write_quarantine(con, MODELS_SOURCE, rejects, now)
         stop_before[0] = state.stop_before
-        return _as_dict(counts), _older_than(good, state.stop_before)
+        return _as_dict(counts)
 
     def finish(state: StreamState, now: datetime) -> dict[str, int]:
         counts = _as_dict(merge_staged(con, adopt))
@@ -285,11 +382,12 @@ def ingest_models(
             client,
             MODELS_STREAM,
             with_page_size(listing_cursor(), page_size),
-            handle_page,
+            write,
             finish,
             progress,
             start=start,
             fraction_done=fraction_done,
+            prepare=prepare,
         )
     except Exception:
         merge_committed_pages(con, adopt)

@@ -62,9 +62,11 @@ def refresh_popularity(
     """List downloads and likes of every model; record the ones that changed."""
     observed: list[datetime | None] = [None]
 
-    def handle_page(items: list, state: StreamState, now: datetime):
+    def prepare(items: list, state: StreamState):
+        return popularity_frame(items), False
+
+    def write(frame, state: StreamState, now: datetime) -> dict[str, int]:
         observed[0] = state.started_at
-        frame = popularity_frame(items)
         con.register("incoming", frame)
         try:
             (recorded,) = con.execute(
@@ -89,7 +91,7 @@ def refresh_popularity(
             ).fetchone()
         finally:
             con.unregister("incoming")
-        return {"recorded": recorded}, False
+        return {"recorded": recorded}
 
     progress = Progress(logger, "popularity refresh")
     state = follow_listing(
@@ -97,9 +99,10 @@ def refresh_popularity(
         client,
         POPULARITY_STREAM,
         with_page_size(listing_cursor(expand=POPULARITY_FIELDS), page_size),
-        handle_page,
+        write,
         lambda state, now: {},
         progress,
+        prepare=prepare,
     )
     totals = state.progress
     return PopularityResult(

@@ -66,13 +66,15 @@ def sweep_deletions(
     def start(state: StreamState) -> None:
         con.execute("delete from raw.hub_sweep_seen")
 
-    def handle_page(items: list, state: StreamState, now: datetime):
+    def prepare(items: list, state: StreamState):
         seen = {
             model_oid(item): item["id"]
             for item in items
             if isinstance(item, dict) and isinstance(item.get("id"), str)
         }
-        frame = pd.DataFrame(list(seen.items()), columns=["model_oid", "model_id"])
+        return pd.DataFrame(list(seen.items()), columns=["model_oid", "model_id"]), False
+
+    def write(frame: pd.DataFrame, state: StreamState, now: datetime) -> dict[str, int]:
         con.register("incoming", frame)
         try:
             con.execute(
@@ -83,7 +85,7 @@ def sweep_deletions(
             )
         finally:
             con.unregister("incoming")
-        return {"seen": len(seen)}, False
+        return {"seen": len(frame)}
 
     def finish(state: StreamState, now: datetime) -> dict[str, int]:
         adopt_placeholders(con, "raw.hub_sweep_seen")
@@ -146,10 +148,11 @@ def sweep_deletions(
         client,
         SWEEP_STREAM,
         with_page_size(listing_cursor(expand=SWEEP_FIELDS), page_size),
-        handle_page,
+        write,
         finish,
         progress,
         start=start,
+        prepare=prepare,
     )
     totals = state.progress
     return SweepResult(

@@ -61,6 +61,7 @@ def test_a_delta_lists_back_to_the_watermark_and_keeps_history(
             ingest_models(con, client_for(hub), page_size=100)
         with hub_serving(later, tmp_path, "after.jsonl") as hub:
             delta = ingest_models(con, client_for(hub), page_size=100, overlap=timedelta(hours=1))
+            list_requests = hub.stats.requests["list"]
         stored = stored_models(con)
         history = con.execute(
             "select model_id, count(*) from raw.hub_model_versions group by 1 having count(*) > 1"
@@ -74,6 +75,9 @@ def test_a_delta_lists_back_to_the_watermark_and_keeps_history(
     assert delta.added == 25
     assert delta.changed == 30
     assert delta.pages < len(records) // 100  # a delta, not a full listing
+    # Pages are fetched one ahead of the writes, but never past the page that reaches the
+    # watermark: no request is wasted.
+    assert list_requests == delta.pages
     assert {model_id: m["sha"] for model_id, m in stored.items()} == {
         r["model"]["id"]: r["model"]["sha"] for r in later
     }

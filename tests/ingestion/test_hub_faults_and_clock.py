@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
 from datetime import timedelta
 
@@ -76,6 +78,7 @@ def test_retry_after_is_honoured(hub_store, warehouse):
 def test_a_persistent_504_fails_clearly_keeps_progress_and_the_rerun_resumes(hub_store, warehouse):
     hub_store.faults = FaultPlan.from_texts(["deep_504:depth=4,p=1"], seed=0)
     policy = RetryPolicy(max_attempts=3, base_wait=0.01, max_wait=0.02)
+    switch_interval = sys.getswitchinterval()
     with open_warehouse(warehouse) as con:
         with pytest.raises(HubUnavailableError, match="kept failing.*resumes from the last"):
             ingest_models(con, client_for(hub_store, policy), page_size=20)
@@ -83,6 +86,10 @@ def test_a_persistent_504_fails_clearly_keeps_progress_and_the_rerun_resumes(hub
         (kept,) = con.execute("select count(*) from raw.hub_models").fetchone()
         assert state.cursor is not None and state.watermark is None
         assert kept == 4 * 20
+        # The page-ahead thread failed with the request; the failed listing leaves no thread
+        # behind and the interpreter's switch interval as it found it.
+        assert not [t for t in threading.enumerate() if t.name == "hub-page-ahead"]
+        assert sys.getswitchinterval() == switch_interval
 
         hub_store.faults = FaultPlan()
         resumed = ingest_models(con, client_for(hub_store, policy), page_size=20)
