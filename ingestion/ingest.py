@@ -32,6 +32,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingestion.config import hub_endpoint, warehouse_path
 from ingestion.hub_client import (
@@ -68,11 +70,12 @@ PAGES_PER_COMMIT = 5
 COMMIT_AFTER_SECONDS = 1.0
 
 # prepare(items, state) -> (the page ready to write, whether it ends the listing); runs on the
-# fetching thread, one page ahead of the writes, so it must not touch the warehouse
+# fetching thread, ahead of the writes, so it must not touch the warehouse
 PagePreparer = Callable[[list, StreamState], tuple[object, bool]]
-# write(prepared, state, now) -> counts to add to state.progress; in the page's transaction
-PageWriter = Callable[[object, StreamState, datetime], dict[str, int]]
-# finish(state, now) -> counts to add to state.progress; runs in the last page's transaction
+# write(prepared pages, state, now) -> counts to add to state.progress; one call per batch of
+# consecutive pages, in the batch's transaction
+PageWriter = Callable[[list, StreamState, datetime], dict[str, int]]
+# finish(state, now) -> counts to add to state.progress; runs in the last batch's transaction
 Finisher = Callable[[StreamState, datetime], dict[str, int]]
 
 
@@ -108,74 +111,47 @@ def _recency(item: dict) -> tuple[str, str]:
     return (item.get("lastModified") or "", item.get("createdAt") or "")
 
 
-class PageBatch:
-    """Consecutive pages in one transaction, each page with the cursor after it.
-
-    A commit costs a WAL flush, so pages from a fast Hub share one: it commits after
-    `PAGES_PER_COMMIT` pages or `COMMIT_AFTER_SECONDS` (a slow Hub commits page by page) and
-    when the block ends, done or failed. A kill loses at most the open transaction's pages,
-    which the rerun lists again from the committed cursor.
-    """
-
-    def __init__(self, con: duckdb.DuckDBPyConnection):
-        self.con = con
-        self.pages = 0
-        self.opened_at: float | None = None
-
-    def __enter__(self) -> PageBatch:
-        return self
-
-    def __exit__(self, exc_type, exc, traceback) -> None:
-        try:
-            self.commit()  # also when a request failed: the pages written so far stay
-        except duckdb.Error:
-            if exc is None:
-                raise
-            # The connection failed with the error already on its way up; it says why.
-
-    @contextmanager
-    def page(self) -> Iterator[None]:
-        """Write one page; a failure rolls the open transaction back, pages before it too."""
-        if self.opened_at is None:
-            self.con.execute("begin transaction")
-            self.opened_at = time.monotonic()
-        try:
-            yield
-        except BaseException:
-            self.opened_at, self.pages = None, 0
-            with suppress(duckdb.Error):  # a broken connection: the error raised says why
-                self.con.execute("rollback")
-            raise
-        self.pages += 1
-        if (
-            self.pages >= PAGES_PER_COMMIT
-            or time.monotonic() - self.opened_at >= COMMIT_AFTER_SECONDS
-        ):
-            self.commit()
-
-    def commit(self) -> None:
-        if self.opened_at is not None:
-            self.opened_at, self.pages = None, 0  # a failed commit is not tried again
-            self.con.execute("commit")
-
-
 def keep_items(items: list, state: StreamState) -> tuple[list, bool]:
     """The default `PagePreparer`: the items as listed; the listing ends with its last page."""
     return items, False
 
 
-class PageAhead:
-    """Fetches and prepares pages on one background thread, while the writing thread writes.
+@dataclass
+class PageBatch:
+    """Consecutive pages of a listing, prepared, to be written in one transaction.
 
-    `start(cursor)` asks for a page; `result()` returns the oldest one asked for, or raises
-    what fetching or preparing it raised. Leaving the block lets a fetch in flight finish, so
-    no request outlives the listing.
+    `next_cursor` is the cursor after the last page; `error` what stopped the fetching after
+    these pages (raised once they are written).
+    """
+
+    pages: list[Page]
+    prepared: list
+    next_cursor: str | None
+    last: bool
+    error: BaseException | None = None
+
+    @property
+    def items(self) -> list:
+        return [item for page in self.pages for item in page.items]
+
+
+class PageAhead:
+    """Fetches and prepares batches of pages on one background thread, ahead of the writes.
+
+    A batch closes after `PAGES_PER_COMMIT` pages, or once `COMMIT_AFTER_SECONDS` have passed
+    since its first request (a Hub slower than that commits page by page), or at the listing's
+    last page. A commit
+    costs a WAL flush, and every DuckDB call of the writing thread waits to take the GIL back
+    from this one: one write per batch instead of one per page. `start(cursor)` asks for the
+    batch from a cursor, `result()` returns the oldest one asked for; a fetch or preparation
+    that fails ends its batch with the error. Leaving the block lets a fetch in flight finish,
+    so no request outlives the listing.
     """
 
     def __init__(self, client: HubClient, state: StreamState, prepare: PagePreparer):
         self.client, self.state, self.prepare = client, state, prepare
         self.cursors: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        self.outcomes: queue.SimpleQueue = queue.SimpleQueue()
+        self.batches: queue.SimpleQueue[PageBatch] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._serve, name="hub-page-ahead", daemon=True)
 
     def __enter__(self) -> PageAhead:
@@ -186,28 +162,39 @@ class PageAhead:
         self.cursors.put(None)
         self.thread.join()
 
-    def _serve(self) -> None:
-        while (cursor := self.cursors.get()) is not None:
-            try:
-                page = self.client.fetch_page(cursor)
-                outcome = (page, *self.prepare(page.items, self.state))
-            except BaseException as error:  # handed to the writing thread, which raises it
-                outcome = error
-            self.outcomes.put(outcome)
-
     def start(self, cursor: str) -> None:
         self.cursors.put(cursor)
 
-    def result(self) -> tuple[Page, object, bool]:
-        outcome = self.outcomes.get()
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
+    def result(self) -> PageBatch:
+        return self.batches.get()
+
+    def _serve(self) -> None:
+        while (cursor := self.cursors.get()) is not None:
+            self.batches.put(self._batch_from(cursor))
+
+    def _batch_from(self, cursor: str) -> PageBatch:
+        batch = PageBatch([], [], cursor, last=False)
+        opened_at = time.monotonic()
+        try:
+            while (
+                not batch.last
+                and len(batch.pages) < PAGES_PER_COMMIT
+                and time.monotonic() - opened_at < COMMIT_AFTER_SECONDS
+            ):
+                page = self.client.fetch_page(batch.next_cursor)
+                prepared, last = self.prepare(page.items, self.state)
+                batch.pages.append(page)
+                batch.prepared.append(prepared)
+                batch.next_cursor = page.next_cursor
+                batch.last = last or page.next_cursor is None
+        except BaseException as error:  # handed to the writing thread, after the pages before it
+            batch.error = error
+        return batch
 
 
-# While a page is written, the thread preparing the next one holds the GIL in long Python
+# While a batch is written, the thread preparing the next one holds the GIL in long Python
 # stretches; each DuckDB call of the writing thread then waits up to the switch interval
-# (5 ms by default) to take it back, about a dozen times a page. A listing shortens it.
+# (5 ms by default) to take it back. A listing shortens it.
 LISTING_SWITCH_INTERVAL = 0.0001
 
 
@@ -236,8 +223,9 @@ def follow_listing(
 ) -> StreamState:
     """Walk a listing from its stored cursor (or from `first_cursor`), committing page batches.
 
-    Each page is fetched and prepared one page ahead (`PageAhead`) and written in order with
-    the cursor after it. Returns the final state; `state.progress` holds the listing's totals
+    Batches of pages are fetched and prepared ahead (`PageAhead`) and written in order, each in
+    one transaction with the cursor after it, so a process killed at any moment resumes from
+    the last commit. Returns the final state; `state.progress` holds the listing's totals
     across resumptions.
     """
     state = read_state(con, stream)
@@ -252,59 +240,67 @@ def follow_listing(
             f"after {state.progress.get('pages', 0)} committed pages"
         )
     restarted = False
-    with (
-        quick_thread_switches(),
-        PageAhead(client, state, prepare) as ahead,
-        PageBatch(con) as batch,
-    ):
+    with quick_thread_switches(), PageAhead(client, state, prepare) as ahead:
         ahead.start(state.cursor)
         while state.cursor is not None:
-            try:
-                page, prepared, last = ahead.result()
-            except HfHubHTTPError as error:
-                # A stored cursor the Hub no longer accepts: list again from the top, once.
-                status = error.response.status_code if error.response is not None else None
-                if restarted or state.cursor == first_cursor or status not in (400, 404, 422):
-                    raise
-                progress.log.warning(f"{progress.label}: cursor rejected ({status}); relisting")
-                state.cursor, restarted = first_cursor, True
-                ahead.start(state.cursor)
+            batch = ahead.result()
+            if batch.error is None and not batch.last:
+                ahead.start(batch.next_cursor)
+            if batch.pages:
+                write_batch(con, state, batch, write, finish)
+                progress.update(
+                    len(batch.items), fraction_done(batch.items, state), len(batch.pages)
+                )
+            if batch.error is None:
                 continue
-            last = last or page.next_cursor is None
-            if not last:
-                ahead.start(page.next_cursor)
-            now = utc_now()
-            with batch.page():
-                write_listed_page(con, state, page, prepared, last, write, finish, now)
-            progress.update(len(page.items), fraction_done(page.items, state))
+            # A stored cursor the Hub no longer accepts: list again from the top, once.
+            error = batch.error
+            response = getattr(error, "response", None)
+            status = response.status_code if response is not None else None
+            if (
+                not isinstance(error, HfHubHTTPError)
+                or restarted
+                or state.cursor == first_cursor
+                or status not in (400, 404, 422)
+            ):
+                raise error
+            progress.log.warning(f"{progress.label}: cursor rejected ({status}); relisting")
+            state.cursor, restarted = first_cursor, True
+            ahead.start(state.cursor)
     progress.finish()
     return state
 
 
-def write_listed_page(
+def write_batch(
     con: duckdb.DuckDBPyConnection,
     state: StreamState,
-    page: Page,
-    prepared: object,
-    last: bool,
+    batch: PageBatch,
     write: PageWriter,
     finish: Finisher,
-    now: datetime,
 ) -> None:
-    """Write one page and the stream state after it (finishing the stream on its last page)."""
-    counts = write(prepared, state, now)
-    counts["pages"] = 1
-    counts["listed"] = len(page.items)
-    if last:
-        state.cursor = None
-        _accumulate(state.progress, counts)
-        _accumulate(state.progress, finish(state, now))
-        state.started_at = None
-        state.stop_before = None
-    else:
-        state.cursor = page.next_cursor
-        _accumulate(state.progress, counts)
-    save_state(con, state)
+    """Write a batch and the stream state after it in one transaction (finishing the stream
+    with its last page); a failure rolls the whole batch back."""
+    now = utc_now()
+    con.execute("begin transaction")
+    try:
+        counts = write(batch.prepared, state, now)
+        counts["pages"] = len(batch.pages)
+        counts["listed"] = len(batch.items)
+        if batch.last:
+            state.cursor = None
+            _accumulate(state.progress, counts)
+            _accumulate(state.progress, finish(state, now))
+            state.started_at = None
+            state.stop_before = None
+        else:
+            state.cursor = batch.next_cursor
+            _accumulate(state.progress, counts)
+        save_state(con, state)
+    except BaseException:
+        with suppress(duckdb.Error):  # a broken connection: the error raised says why
+            con.execute("rollback")
+        raise
+    con.execute("commit")
 
 
 def _accumulate(totals: dict, counts: dict[str, int]) -> None:
@@ -349,9 +345,18 @@ def ingest_models(
         good, rejects = split_records(items)
         return (model_table(good), rejects), _older_than(good, state.stop_before)
 
-    def write(prepared, state: StreamState, now: datetime) -> dict[str, int]:
-        table, rejects = prepared
-        counts = write_page(con, table, now, adopt)
+    def write(pages: list, state: StreamState, now: datetime) -> dict[str, int]:
+        tables = [table for table, _ in pages]
+        batch = pa.concat_tables(tables)
+        counts = WriteCounts()
+        if pc.count_distinct(batch["model_oid"]).as_py() == batch.num_rows:
+            counts.add(write_page(con, batch, now, adopt))
+        else:
+            # A model on two pages (it changed while listed): staged page by page, so that
+            # both versions are kept and the later page's row is the later one.
+            for table in tables:
+                counts.add(write_page(con, table, now, adopt))
+        rejects = [reject for _, page_rejects in pages for reject in page_rejects]
         counts.quarantined = write_quarantine(con, MODELS_SOURCE, rejects, now)
         stop_before[0] = state.stop_before
         return _as_dict(counts)

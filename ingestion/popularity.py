@@ -65,8 +65,11 @@ def refresh_popularity(
     def prepare(items: list, state: StreamState):
         return popularity_frame(items), False
 
-    def write(frame, state: StreamState, now: datetime) -> dict[str, int]:
+    def write(frames: list[pd.DataFrame], state: StreamState, now: datetime) -> dict[str, int]:
         observed[0] = state.started_at
+        # A model listed on two pages of a batch (the listing moved under it) is recorded once,
+        # as a later batch would find it recorded: its first counts.
+        frame = pd.concat(frames).drop_duplicates("model_oid", keep="first")
         con.register("incoming", frame)
         try:
             (recorded,) = con.execute(

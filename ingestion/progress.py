@@ -33,9 +33,9 @@ class Progress:
     def rate(self) -> float:
         return self.models / self.elapsed if self.elapsed > 0 else 0.0
 
-    def update(self, models: int, fraction_done: float | None = None) -> None:
-        """Count one page of `models`; `fraction_done` (0..1), when known, gives the ETA."""
-        self.pages += 1
+    def update(self, models: int, fraction_done: float | None = None, pages: int = 1) -> None:
+        """Count `pages` holding `models`; `fraction_done` (0..1), when known, gives the ETA."""
+        self.pages += pages
         self.models += models
         now = time.monotonic()
         if now - self.last_logged >= self.every:

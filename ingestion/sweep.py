@@ -74,7 +74,9 @@ def sweep_deletions(
         }
         return pd.DataFrame(list(seen.items()), columns=["model_oid", "model_id"]), False
 
-    def write(frame: pd.DataFrame, state: StreamState, now: datetime) -> dict[str, int]:
+    def write(frames: list[pd.DataFrame], state: StreamState, now: datetime) -> dict[str, int]:
+        # A model listed on two pages of a batch (the listing moved under it): its last counts.
+        frame = pd.concat(frames).drop_duplicates("model_oid", keep="last")
         con.register("incoming", frame)
         try:
             con.execute(

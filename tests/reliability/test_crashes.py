@@ -13,6 +13,7 @@ import pytest
 
 from ingestion.cards import BATCH_SIZE
 from ingestion.hub_client import HubClient
+from ingestion.ingest import PAGES_PER_COMMIT
 from ingestion.local_hub import serve
 from ingestion.warehouse import read_state
 from tests.ingestion.ingestion_helpers import open_warehouse
@@ -140,9 +141,10 @@ def test_an_io_error_inside_a_write_rolls_the_page_back_and_the_rerun_completes(
 ):
     client = HubClient(hub.base_url)
     with open_warehouse(warehouse) as con:
-        # The 4th page fails as it is staged (its one write to the model tables); the failed
-        # listing then merges the pages committed before it (ingest.merge_committed_pages).
-        disk = FailingDisk(con, "insert into raw.hub_models_staged", 4)
+        # The 2nd batch of pages fails as it is staged (its one write to the model tables);
+        # the failed listing then merges the pages committed before it
+        # (ingest.merge_committed_pages).
+        disk = FailingDisk(con, "insert into raw.hub_models_staged", 2)
         with pytest.raises(InjectedDiskError):
             run_pipeline(disk, client, scale.page_size)
         (versions,) = con.execute("select count(*) from raw.hub_model_versions").fetchone()
@@ -155,10 +157,10 @@ def test_an_io_error_inside_a_write_rolls_the_page_back_and_the_rerun_completes(
         (texts,) = con.execute("select count(*) from raw.hub_model_cards").fetchone()
         run_pipeline(con, client, scale.page_size)
         compared = assert_matches_hub(con, hub_truth(hub))
-    # A failed page or batch is rolled back whole, together with its cursor (and the pages
-    # sharing its transaction: ingest.PageBatch); only whole committed pages stay.
+    # A failed batch of pages (ingest.PageBatch: one transaction) or of card outcomes is rolled
+    # back whole, together with its cursor; only the pages of the first batch stay.
     pages = state.progress.get("pages", 0)
-    assert pages < 4 and versions == pages * scale.page_size
+    assert 0 < pages <= PAGES_PER_COMMIT and versions == pages * scale.page_size
     assert fetches == BATCH_SIZE and 0 < texts <= fetches
     record("I/O error inside a write", rows=compared.rows)
 
