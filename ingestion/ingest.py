@@ -6,8 +6,9 @@ any moment resumes exactly where the last commit left off and ends in the same w
 uninterrupted run. Three listings share this engine: model deltas (this module), the
 popularity refresh (`ingestion.popularity`) and the deletion sweep (`ingestion.sweep`).
 
-While a page is written, the next one is fetched and prepared (validated, turned into the
-table to write) on a second thread, so the Hub's latency and the Python work overlap DuckDB's.
+While a batch of pages is written, the next one is fetched and prepared (validated, turned
+into the table to write) on a second thread, so the Hub's latency and the Python work overlap
+DuckDB's.
 
 Deltas list newest `lastModified` first and stop at the stored watermark minus an overlap
 window (late-indexed commits land inside it); an empty warehouse means a full listing. The
@@ -140,18 +141,19 @@ class PageAhead:
 
     A batch closes after `PAGES_PER_COMMIT` pages, or once `COMMIT_AFTER_SECONDS` have passed
     since its first request (a Hub slower than that commits page by page), or at the listing's
-    last page. A commit
-    costs a WAL flush, and every DuckDB call of the writing thread waits to take the GIL back
-    from this one: one write per batch instead of one per page. `start(cursor)` asks for the
-    batch from a cursor, `result()` returns the oldest one asked for; a fetch or preparation
-    that fails ends its batch with the error. Leaving the block lets a fetch in flight finish,
-    so no request outlives the listing.
+    last page. A commit costs a WAL flush, and every DuckDB call of the writing thread waits to
+    take the GIL back from this one: one write per batch instead of one per page.
+
+    `start(cursor)` asks for the batch from a cursor, `result()` returns the oldest one asked
+    for; a fetch or preparation that fails ends its batch with the error. Leaving the block
+    stops at the request in flight and waits for it, so no request outlives the listing.
     """
 
     def __init__(self, client: HubClient, state: StreamState, prepare: PagePreparer):
         self.client, self.state, self.prepare = client, state, prepare
         self.cursors: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self.batches: queue.SimpleQueue[PageBatch] = queue.SimpleQueue()
+        self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._serve, name="hub-page-ahead", daemon=True)
 
     def __enter__(self) -> PageAhead:
@@ -159,6 +161,7 @@ class PageAhead:
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:
+        self.stopping.set()
         self.cursors.put(None)
         self.thread.join()
 
@@ -180,6 +183,7 @@ class PageAhead:
                 not batch.last
                 and len(batch.pages) < PAGES_PER_COMMIT
                 and time.monotonic() - opened_at < COMMIT_AFTER_SECONDS
+                and not self.stopping.is_set()
             ):
                 page = self.client.fetch_page(batch.next_cursor)
                 prepared, last = self.prepare(page.items, self.state)
@@ -254,21 +258,22 @@ def follow_listing(
             if batch.error is None:
                 continue
             # A stored cursor the Hub no longer accepts: list again from the top, once.
-            error = batch.error
-            response = getattr(error, "response", None)
-            status = response.status_code if response is not None else None
-            if (
-                not isinstance(error, HfHubHTTPError)
-                or restarted
-                or state.cursor == first_cursor
-                or status not in (400, 404, 422)
-            ):
-                raise error
+            status = _rejected_cursor_status(batch.error)
+            if status is None or restarted or state.cursor == first_cursor:
+                raise batch.error
             progress.log.warning(f"{progress.label}: cursor rejected ({status}); relisting")
             state.cursor, restarted = first_cursor, True
             ahead.start(state.cursor)
     progress.finish()
     return state
+
+
+def _rejected_cursor_status(error: BaseException) -> int | None:
+    """The status of a Hub answer refusing a request's cursor (400/404/422), else None."""
+    if isinstance(error, HfHubHTTPError) and error.response is not None:
+        status = error.response.status_code
+        return status if status in (400, 404, 422) else None
+    return None
 
 
 def write_batch(

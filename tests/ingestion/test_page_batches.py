@@ -5,11 +5,18 @@ from __future__ import annotations
 import time
 
 import pytest
-from ingestion_helpers import open_warehouse
+from ingestion_helpers import (
+    client_for,
+    open_warehouse,
+    source_models,
+    stored_models,
+)
 
 from ingestion import ingest
-from ingestion.hub_client import HubClient, Page
+from ingestion.hub_client import HubClient, Page, listing_cursor
 from ingestion.ingest import ingest_models
+from ingestion.local_hub import read_snapshot
+from ingestion.warehouse import StreamState, save_state, utc_now
 
 
 def model(oid: str, sha: str, modified: str) -> dict:
@@ -99,3 +106,25 @@ def test_batches_close_at_five_pages_or_after_the_time_limit(
     # the time limit, so a slow Hub's pages are committed as they come.
     assert counting.commits == commits
     assert (result.pages, stored) == (12, 36)
+
+
+def test_a_stored_cursor_the_hub_refuses_restarts_the_listing_once(
+    local_hub, synthetic_snapshot, warehouse, caplog
+):
+    # A listing interrupted long ago: the Hub no longer accepts its cursor (400).
+    with open_warehouse(warehouse) as con:
+        stale = StreamState(
+            "models",
+            cursor=f"{listing_cursor()}&cursor=bm90IGEgY3Vyc29y",
+            started_at=utc_now(),
+            progress={"pages": 3},
+        )
+        save_state(con, stale)
+        result = ingest_models(con, client_for(local_hub), page_size=500)
+        stored = stored_models(con)
+    source = source_models(read_snapshot(synthetic_snapshot))
+    assert "cursor rejected (400); relisting" in caplog.text
+    assert result.listed == len(source)
+    assert {model_id: row["sha"] for model_id, row in stored.items()} == {
+        model_id: model["sha"] for model_id, model in source.items()
+    }
