@@ -69,6 +69,7 @@ MODELS_SOURCE = "hub:/api/models"
 DEFAULT_OVERLAP = timedelta(hours=6)
 PAGES_PER_COMMIT = 5
 COMMIT_AFTER_SECONDS = 1.0
+BATCHES_AHEAD = 3
 
 # prepare(items, state) -> (the page ready to write, whether it ends the listing); runs on the
 # fetching thread, ahead of the writes, so it must not touch the warehouse
@@ -144,15 +145,17 @@ class PageAhead:
     last page. A commit costs a WAL flush, and every DuckDB call of the writing thread waits to
     take the GIL back from this one: one write per batch instead of one per page.
 
-    `start(cursor)` asks for the batch from a cursor, `result()` returns the oldest one asked
-    for; a fetch or preparation that fails ends its batch with the error. Leaving the block
-    stops at the request in flight and waits for it, so no request outlives the listing.
+    `start(cursor)` starts the batches from a cursor; they follow one another until the last
+    page or a failure, at most `BATCHES_AHEAD` waiting (the thread keeps working while a merge
+    runs). `result()` returns the next batch; a fetch or preparation that fails ends its batch
+    with the error, and nothing is fetched after it until `start` is called again. Leaving the
+    block stops at the request in flight and waits for it, so no request outlives the listing.
     """
 
     def __init__(self, client: HubClient, state: StreamState, prepare: PagePreparer):
         self.client, self.state, self.prepare = client, state, prepare
         self.cursors: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        self.batches: queue.SimpleQueue[PageBatch] = queue.SimpleQueue()
+        self.batches: queue.Queue[PageBatch] = queue.Queue(maxsize=BATCHES_AHEAD)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._serve, name="hub-page-ahead", daemon=True)
 
@@ -163,7 +166,10 @@ class PageAhead:
     def __exit__(self, exc_type, exc, traceback) -> None:
         self.stopping.set()
         self.cursors.put(None)
-        self.thread.join()
+        while self.thread.is_alive():  # room for a batch the thread may be waiting to queue
+            with suppress(queue.Empty):
+                self.batches.get_nowait()
+            self.thread.join(timeout=0.01)
 
     def start(self, cursor: str) -> None:
         self.cursors.put(cursor)
@@ -173,7 +179,10 @@ class PageAhead:
 
     def _serve(self) -> None:
         while (cursor := self.cursors.get()) is not None:
-            self.batches.put(self._batch_from(cursor))
+            while cursor is not None and not self.stopping.is_set():
+                batch = self._batch_from(cursor)
+                self.batches.put(batch)
+                cursor = None if batch.last or batch.error else batch.next_cursor
 
     def _batch_from(self, cursor: str) -> PageBatch:
         batch = PageBatch([], [], cursor, last=False)
@@ -248,8 +257,6 @@ def follow_listing(
         ahead.start(state.cursor)
         while state.cursor is not None:
             batch = ahead.result()
-            if batch.error is None and not batch.last:
-                ahead.start(batch.next_cursor)
             if batch.pages:
                 write_batch(con, state, batch, write, finish)
                 progress.update(
