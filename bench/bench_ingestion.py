@@ -1,9 +1,10 @@
-"""Ingestion throughput: listing from the local Hub, the parse+write path alone, importers.
+"""Ingestion throughput: listing from the local Hub, the client alone, the importer.
 
 Usage: `.venv/bin/python -m bench.bench_ingestion [--models 20000] [--skip-listing]
 [--skip-import] [--out F]`.
 The local Hub runs as its own process (as the real Hub would be remote), so the client's
-numbers are not shared with the server's GIL. Goal: >= 20,000 models/s parsed and written.
+numbers are not shared with the server's GIL; the client alone runs `ingest_models` over
+pages held in memory. Goal: >= 20,000 models/s parsed and written.
 """
 
 from __future__ import annotations
