@@ -6,9 +6,9 @@ any moment resumes exactly where the last commit left off and ends in the same w
 uninterrupted run. Three listings share this engine: model deltas (this module), the
 popularity refresh (`ingestion.popularity`) and the deletion sweep (`ingestion.sweep`).
 
-While a batch of pages is written, the next one is fetched and prepared (validated, turned
-into the table to write) on a second thread, so the Hub's latency and the Python work overlap
-DuckDB's.
+While a batch of pages is written, the next batches are fetched and prepared (validated,
+turned into the tables to write) on a second thread, so the Hub's latency and the Python work
+overlap DuckDB's.
 
 Deltas list newest `lastModified` first and stop at the stored watermark minus an overlap
 window (late-indexed commits land inside it); an empty warehouse means a full listing. The
