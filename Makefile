@@ -16,10 +16,10 @@ install: $(VENV)/.installed
 
 # The dbt manifest is a build artefact: Dagster reads it to build the asset graph.
 manifest: install
-	cd dbt_project && ../$(VENV)/bin/dbt parse --profiles-dir . --quiet
+	$(VENV)/bin/hubgenome dbt parse --quiet
 
 run: manifest
-	$(PY) -m orchestration.main_job
+	$(PY) -m orchestration.demo
 
 # The browser test (7 minutes, needs Chromium) runs in `make e2e`.
 test: manifest

@@ -20,8 +20,8 @@ from pathlib import Path
 from ingestion.hub_client import EXPAND_FIELDS, HubClient, Page
 from ingestion.importers import import_snapshot
 from ingestion.ingest import ingest_models
-from ingestion.local_hub import start_process, stop_process
-from ingestion.synthetic import generate, write_jsonl
+from ingestion.localhub.server import start_process, stop_process
+from ingestion.localhub.synthetic import generate, write_jsonl
 from ingestion.warehouse import connect, ensure_raw_schema
 
 

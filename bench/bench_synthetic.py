@@ -2,7 +2,7 @@
 
 Usage: `python -m bench.bench_synthetic [--models 2000000] [--seed 0] [--keep]`.
 
-Runs `python -m ingestion.synthetic` as its own process (gzipped JSONL with every card, as
+Runs `python -m ingestion.localhub.synthetic` as its own process (gzipped JSONL with every card, as
 `make run` writes it), measures wall time, CPU time and the peak RSS of the process, checks the
 output's line count, and prints one JSON line (also appended to `bench/results/`). The
 machine's load average is recorded too: with 2 cores shared, wall time can exceed CPU time.
@@ -32,7 +32,7 @@ def count_lines(path: Path) -> int:
 
 def bench(models: int, seed: int, folder: Path) -> dict:
     out = folder / f"synthetic-{models}-seed{seed}.jsonl.gz"
-    argv = [sys.executable, "-m", "ingestion.synthetic", "--models", str(models)]
+    argv = [sys.executable, "-m", "ingestion.localhub.synthetic", "--models", str(models)]
     argv += ["--seed", str(seed), "--out", str(out)]
     load_before = os.getloadavg()[0]
     measured = run_measured(f"generate {models}", argv, cwd=str(PROJECT_ROOT))

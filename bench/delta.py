@@ -12,8 +12,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from ingestion.synthetic import hub_time
-from ingestion.warehouse import connect, transaction, utc_now, write_models
+from ingestion.localhub.synthetic import hub_time
+from ingestion.raw_writes import write_models
+from ingestion.warehouse import connect, transaction, utc_now
 
 
 def apply_delta(warehouse: Path, fraction: float, seed: int) -> int:

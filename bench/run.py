@@ -23,8 +23,8 @@ import duckdb
 import psutil
 
 from bench.measure import Measurement, run_measured
-from ingestion.config import PROJECT_ROOT
-from ingestion.local_hub import start_process, stop_process
+from ingestion.config import PROJECT_ROOT, settings
+from ingestion.localhub.server import start_process, stop_process
 from ingestion.warehouse import copy_warehouse, remove_warehouse
 from orchestration.defs.transform.project import DBT_BUILD_ARGS
 
@@ -49,8 +49,8 @@ def dbt_build(step: str, warehouse: Path, *extra: str, command: str = "build") -
     target = warehouse.parent / "dbt-target"
     measurement = run_measured(
         step,
-        [DBT, *args, *DBT_OPTIONS, "--target-path", str(target), *extra],
-        env={"HUBGENOME_WAREHOUSE": str(warehouse)},
+        [DBT, *args, *DBT_OPTIONS, "--target-path", str(target), *extra]
+        + ["--vars", settings().with_warehouse(warehouse).dbt_vars()],
     )
     measurement.profile = dbt_profile(target / "run_results.json", measurement.wall_s)
     return measurement
@@ -132,7 +132,7 @@ def run(models: int, skip_http: bool, skip_baseline: bool, results: list[Measure
         [
             PY,
             "-m",
-            "ingestion.synthetic",
+            "ingestion.localhub.synthetic",
             "--models",
             str(models),
             "--seed",
@@ -180,7 +180,8 @@ def run(models: int, skip_http: bool, skip_baseline: bool, results: list[Measure
     # full parse. The project's own target holds the one the Dagster definitions read.
     for target in (workdir / "dbt-target", PROJECT_ROOT / "dbt_project" / "target"):
         subprocess.run(
-            [DBT, "parse", *DBT_OPTIONS, "--target-path", str(target)],
+            [DBT, "parse", *DBT_OPTIONS, "--target-path", str(target)]
+            + ["--vars", settings().dbt_vars()],
             env={**os.environ, "HUBGENOME_WAREHOUSE": str(imported)},
             check=True,
         )

@@ -1,31 +1,96 @@
-"""Locations and settings shared by ingestion, orchestration and tests."""
+"""Settings: the one reader of the environment, for ingestion, dbt, Dagster and the CLI.
+
+Every other module takes what it needs from a `Settings` (`settings()` reads the environment
+now); dbt gets the warehouse and DuckDB's memory cap from `Settings.dbt_vars`, so no default
+is written twice and nothing is written back into `os.environ`.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DEFAULT_HUB = "https://huggingface.co"
 
 
-def warehouse_path() -> Path:
-    """Absolute path of the DuckDB warehouse (`HUBGENOME_WAREHOUSE`, relative to the project)."""
-    path = Path(os.environ.get("HUBGENOME_WAREHOUSE", DEFAULT_WAREHOUSE))
-    if not path.is_absolute():
-        path = PROJECT_ROOT / path
-    return path
+def _on(value: str) -> bool:
+    return value.strip().lower() not in ("off", "0", "false", "no")
 
 
-def duckdb_memory_limit() -> str:
-    """DuckDB's memory cap for every warehouse connection (`HUBGENOME_DUCKDB_MEMORY`).
+def _project_path(value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
 
-    DuckDB's own default is 80% of the machine's RAM, which at 2M models let one analytics
-    run grow past 16 GB; past the cap DuckDB spills to disk instead.
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things are and how big they may get. Read with `settings()`.
+
+    | variable | field | default |
+    | --- | --- | --- |
+    | `HUBGENOME_WAREHOUSE` | `warehouse` | `data/warehouse.duckdb` (relative to the project) |
+    | `HF_ENDPOINT` | `hub_endpoint` | `https://huggingface.co` |
+    | `HUBGENOME_DUCKDB_MEMORY` | `duckdb_memory_limit` | `6GB` |
+    | `HUBGENOME_AUTOMATION` | `automation` | on (`off` starts sensors and schedules stopped) |
+    | `HUBGENOME_SENSOR_INTERVAL` | `sensor_interval_seconds` | 60 (the Hub delta sensor) |
+    | `HUBGENOME_AUTOMATION_INTERVAL` | `automation_interval_seconds` | 30 |
+    | `DAGSTER_HOME` | `dagster_home` | `dagster_home/` (run history, sensor cursors) |
+
+    `HF_TOKEN` is not a field: `hf_token()` reads it at call time and it is never stored.
     """
-    return os.environ.get("HUBGENOME_DUCKDB_MEMORY", "6GB")
+
+    warehouse: Path
+    hub_endpoint: str
+    duckdb_memory_limit: str
+    automation: bool
+    sensor_interval_seconds: int
+    automation_interval_seconds: int
+    dagster_home: Path
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            warehouse=_project_path(env.get("HUBGENOME_WAREHOUSE", "data/warehouse.duckdb")),
+            hub_endpoint=env.get("HF_ENDPOINT", DEFAULT_HUB).rstrip("/"),
+            # DuckDB's own default is 80% of RAM, which at 2M models let one analytics run
+            # grow past 16 GB; past the cap DuckDB spills to disk instead.
+            duckdb_memory_limit=env.get("HUBGENOME_DUCKDB_MEMORY", "6GB"),
+            automation=_on(env.get("HUBGENOME_AUTOMATION", "on")),
+            sensor_interval_seconds=int(env.get("HUBGENOME_SENSOR_INTERVAL", "60")),
+            automation_interval_seconds=int(env.get("HUBGENOME_AUTOMATION_INTERVAL", "30")),
+            dagster_home=_project_path(env.get("DAGSTER_HOME", "dagster_home")),
+        )
+
+    def dbt_vars(self, **extra: object) -> str:
+        """dbt's `--vars`: the warehouse and memory cap `profiles.yml` reads, plus `extra`."""
+        values = {
+            "warehouse_path": str(self.warehouse),
+            "duckdb_memory_limit": self.duckdb_memory_limit,
+            **extra,
+        }
+        return json.dumps(values)
+
+    def with_warehouse(self, warehouse: Path) -> Settings:
+        return Settings(**{**self.__dict__, "warehouse": warehouse})
 
 
-def hub_endpoint() -> str:
-    """The Hub the client talks to; `HF_ENDPOINT` as huggingface_hub reads it."""
-    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+def settings() -> Settings:
+    """The settings as the environment says now."""
+    return Settings.from_env()
+
+
+def child_environment(**overrides: str) -> dict[str, str]:
+    """The environment for a child process: this one's, with `overrides` (settings it must
+    see, e.g. the local Hub's endpoint for a demo daemon)."""
+    return {**os.environ, **overrides}
+
+
+def hf_token() -> str | None:
+    """The Hub token (`HF_TOKEN`), read at call time; None when unset."""
+    return os.environ.get("HF_TOKEN") or None

@@ -55,6 +55,20 @@ EXPAND_FIELDS = [
     "config",
     "safetensors",
 ]
+# Fields the list endpoint returns when neither `expand` nor `full` is given.
+DEFAULT_LIST_FIELDS = (
+    "_id",
+    "id",
+    "likes",
+    "trendingScore",
+    "private",
+    "downloads",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "createdAt",
+    "modelId",
+)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -187,6 +201,12 @@ class HubClient:
             )
         next_url = response.links.get("next", {}).get("url")
         return Page(items, _relative(next_url) if next_url else None)
+
+    def newest_last_modified(self) -> str | None:
+        """The newest `lastModified` on the Hub as it sends it: one page of one item."""
+        page = self.fetch_page(with_page_size(listing_cursor(expand=["lastModified"]), 1))
+        first = page.items[0] if page.items else None
+        return first.get("lastModified") if isinstance(first, dict) else None
 
     def pages(self, cursor: str) -> Iterator[Page]:
         """Follow a listing from `cursor` to its end."""

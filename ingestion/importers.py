@@ -14,19 +14,17 @@ Afterwards the `models` watermark is the newest
 `lastModified` imported, so the next delta continues from the snapshot (a snapshot without
 `lastModified` leaves it empty, and the next delta lists everything).
 
-Run: `python -m ingestion.importers FILE [--format csv|jsonl|parquet] [--warehouse PATH]`.
+Run: `hubgenome import FILE [--format csv|jsonl|parquet] [--warehouse PATH]` (or its alias
+`python -m ingestion.importers FILE ...`).
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import gzip
 import json
 import logging
 import os
-import sys
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -40,22 +38,17 @@ import orjson
 
 from ingestion.cards import CardFetch, write_card_fetches
 from ingestion.hub_client import EXPAND_FIELDS
-from ingestion.ingest import MODELS_STREAM, log_lock_wait, split_records
 from ingestion.progress import Progress
-from ingestion.warehouse import (
+from ingestion.raw_writes import (
     WriteCounts,
     has_placeholders,
     merge_staged,
-    model_oid,
-    model_table,
-    newest_last_modified,
-    read_state,
-    save_state,
-    transaction,
-    utc_now,
     write_page,
     write_quarantine,
 )
+from ingestion.records import model_oid, model_table, split_records
+from ingestion.stream_state import MODELS_STREAM, newest_last_modified, read_state, save_state
+from ingestion.warehouse import transaction, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -385,22 +378,7 @@ def _continue_deltas_from_here(con: duckdb.DuckDBPyConnection) -> datetime | Non
     return state.watermark
 
 
-def main(argv: list[str] | None = None) -> None:
-    from ingestion.config import warehouse_path
-    from ingestion.warehouse import connect_writer
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", type=Path)
-    parser.add_argument("--format", choices=sorted(READERS), default=None)
-    parser.add_argument("--warehouse", type=Path, default=None)
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    started = time.monotonic()
-    with connect_writer(args.warehouse or warehouse_path(), on_wait=log_lock_wait) as con:
-        result = import_snapshot(con, args.path, args.format, batch_size=args.batch_size)
-    print(result, f"({time.monotonic() - started:.1f}s)")
-
-
 if __name__ == "__main__":
-    main()
+    from ingestion.cli import import_alias
+
+    import_alias()

@@ -17,9 +17,10 @@ import duckdb
 import pandas as pd
 
 from ingestion.hub_client import HubClient, listing_cursor, with_page_size
-from ingestion.ingest import follow_listing
+from ingestion.listing import Listing, follow_listing
 from ingestion.progress import Progress
-from ingestion.warehouse import StreamState, model_oid
+from ingestion.records import model_oid
+from ingestion.stream_state import StreamState
 
 log = logging.getLogger(__name__)
 
@@ -52,27 +53,27 @@ def popularity_frame(items: list) -> pd.DataFrame:
     return frame.astype({"downloads": "Int64", "likes": "Int64"})
 
 
-def refresh_popularity(
-    con: duckdb.DuckDBPyConnection,
-    client: HubClient,
-    *,
-    page_size: int | None = None,
-    logger: logging.Logger = log,
-) -> PopularityResult:
-    """List downloads and likes of every model; record the ones that changed."""
-    observed: list[datetime | None] = [None]
+class PopularityRefresh(Listing):
+    """Every model's downloads and likes; a row only where they changed."""
 
-    def prepare(items: list, state: StreamState):
+    stream = POPULARITY_STREAM
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, page_size: int | None):
+        self.con = con
+        self.first_cursor = with_page_size(listing_cursor(expand=POPULARITY_FIELDS), page_size)
+        self.observed_at: datetime | None = None
+
+    def prepare(self, items: list, state: StreamState):
         return popularity_frame(items), False
 
-    def write(frames: list[pd.DataFrame], state: StreamState, now: datetime) -> dict[str, int]:
-        observed[0] = state.started_at
+    def write(self, frames: list[pd.DataFrame], state: StreamState, now: datetime):
+        self.observed_at = state.started_at
         # A model listed on two pages of a batch (the listing moved under it) is recorded once,
         # as a later batch would find it recorded: its first counts.
         frame = pd.concat(frames).drop_duplicates("model_oid", keep="first")
-        con.register("incoming", frame)
+        self.con.register("incoming", frame)
         try:
-            (recorded,) = con.execute(
+            (recorded,) = self.con.execute(
                 """
                 insert into raw.hub_model_popularity
                 select incoming.model_oid, $observed_at, incoming.downloads, incoming.likes
@@ -93,25 +94,25 @@ def refresh_popularity(
                 {"observed_at": state.started_at},
             ).fetchone()
         finally:
-            con.unregister("incoming")
+            self.con.unregister("incoming")
         return {"recorded": recorded}
 
+
+def refresh_popularity(
+    con: duckdb.DuckDBPyConnection,
+    client: HubClient,
+    *,
+    page_size: int | None = None,
+    logger: logging.Logger = log,
+) -> PopularityResult:
+    """List downloads and likes of every model; record the ones that changed."""
+    refresh = PopularityRefresh(con, page_size)
     progress = Progress(logger, "popularity refresh")
-    state = follow_listing(
-        con,
-        client,
-        POPULARITY_STREAM,
-        with_page_size(listing_cursor(expand=POPULARITY_FIELDS), page_size),
-        write,
-        lambda state, now: {},
-        progress,
-        prepare=prepare,
-    )
-    totals = state.progress
+    totals = follow_listing(con, client, refresh, progress).progress
     return PopularityResult(
         pages=totals.get("pages", 0),
         listed=totals.get("listed", 0),
         recorded=totals.get("recorded", 0),
-        observed_at=observed[0],
+        observed_at=refresh.observed_at,
         seconds=progress.elapsed,
     )

@@ -1,12 +1,19 @@
-"""Checking Hub model records before they reach the warehouse.
+"""Hub model records before they reach the warehouse: checks, keys and canonical text.
 
 A record that breaks the list API's schema goes to `raw.quarantine` with the reason returned
-here; everything else is stored verbatim.
+here; everything else is stored verbatim, as canonical JSON (`canonical_json`) in the Arrow
+table a page is written from (`model_table`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
+
+import orjson
+import pyarrow as pa
 
 _OPTIONAL_TYPES: dict[str, tuple[type, ...]] = {
     "_id": (str,),
@@ -76,3 +83,118 @@ def record_key(item: object) -> str | None:
         model_id = item.get("id")
         return model_id if isinstance(model_id, str) else None
     return None
+
+
+def model_oid(payload: dict) -> str:
+    """The stable key of a model: the Hub `_id`, or its repo id when the source lacks one."""
+    return payload.get("_id") or f"id:{payload['id']}"
+
+
+# orjson writes floats below 1e-4 as `0.00001` or `1.5e-6` where the standard library writes
+# `1e-05`; a payload whose text shows either form takes the standard library's path, so stored
+# texts (compared for change detection, hashed into version keys) stay as they always were.
+def _may_differ_from_stdlib(text: bytes) -> bool:
+    if b"0.0000" in text:
+        return True
+    at = text.find(b"e-")  # a find loop: a regex for `[0-9]e-[0-9]` costs more than orjson
+    while at != -1:
+        if text[at - 1 : at].isdigit() and text[at + 2 : at + 3].isdigit():
+            return True
+        at = text.find(b"e-", at + 2)
+    return False
+
+
+def canonical_json(value: object) -> str:
+    """Compact JSON with sorted keys, as `json.dumps(sort_keys=True, ensure_ascii=False)`."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # integers beyond 64 bits, lone surrogates
+        text = None
+    if text is None or _may_differ_from_stdlib(text):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return text.decode()
+
+
+def version_key(payload: dict, text: str) -> str:
+    """The sha, or a hash of the payload text when the source has no sha."""
+    return payload.get("sha") or hashlib.md5(text.encode()).hexdigest()
+
+
+MODEL_SCHEMA = pa.schema(
+    [
+        ("model_oid", pa.string()),
+        ("model_id", pa.string()),
+        ("sha", pa.string()),
+        ("version_key", pa.string()),
+        # Microseconds, not nanoseconds: those end in 2262 and a Hub record dated 2999 would
+        # crash the listing on every rerun.
+        ("last_modified", pa.timestamp("us")),
+        ("created_at", pa.timestamp("us")),
+        # Arrow's JSON type arrives as DuckDB JSON without a second validating parse.
+        ("payload", pa.json_()),
+    ]
+)
+
+
+def model_table(payloads: Iterable[dict]) -> pa.Table:
+    """One row per model (the last occurrence wins, as a later page would), built column-wise."""
+    latest = {}
+    for payload in payloads:
+        latest[model_oid(payload)] = payload
+    models = list(latest.values())
+    texts = [canonical_json(payload) for payload in models]
+    columns = [
+        list(latest),
+        [payload["id"] for payload in models],
+        [payload.get("sha") for payload in models],
+        [version_key(payload, text) for payload, text in zip(models, texts, strict=True)],
+        [parse_hub_time(payload.get("lastModified")) for payload in models],
+        [parse_hub_time(payload.get("createdAt")) for payload in models],
+        texts,
+    ]
+    return pa.Table.from_arrays(
+        [pa.array(c, type) for c, type in zip(columns, MODEL_SCHEMA.types, strict=True)],
+        schema=MODEL_SCHEMA,
+    )
+
+
+def renamed_payload(payload: dict, new_id: str) -> dict:
+    """The payload as the Hub lists it under `new_id`: the name fields follow the rename."""
+    renamed = dict(payload, id=new_id)
+    if "modelId" in renamed:
+        renamed["modelId"] = new_id
+    if "author" in renamed:
+        renamed["author"] = new_id.split("/", 1)[0] if "/" in new_id else None
+    return renamed
+
+
+def split_records(items: list) -> tuple[list[dict], list[tuple[str | None, str, str]]]:
+    """Valid model records, and (key, reason, verbatim payload) for the others.
+
+    One repo id under two `_id`s in one page cannot both be live on the Hub: the most
+    recently modified one is kept, the other quarantined (the marts key models by repo id).
+    """
+    good, rejects = [], []
+    for item in items:
+        problem = record_problem(item)
+        if problem is None:
+            good.append(item)
+        else:
+            rejects.append((record_key(item), problem, json.dumps(item, ensure_ascii=False)))
+    newest: dict[str, dict] = {}
+    for item in good:
+        kept = newest.get(item["id"])
+        if kept is None or _recency(item) >= _recency(kept):
+            newest[item["id"]] = item
+    if len(newest) == len(good):  # every repo id once: nothing to choose
+        return good, rejects
+    for item in good:
+        kept = newest[item["id"]]
+        if model_oid(item) != model_oid(kept):
+            reason = f"id: listed twice in one page; kept the newer _id {model_oid(kept)}"
+            rejects.append((item["id"], reason, json.dumps(item, ensure_ascii=False)))
+    return [item for item in good if model_oid(item) == model_oid(newest[item["id"]])], rejects
+
+
+def _recency(item: dict) -> tuple[str, str]:
+    return (item.get("lastModified") or "", item.get("createdAt") or "")

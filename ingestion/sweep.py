@@ -19,9 +19,11 @@ import duckdb
 import pandas as pd
 
 from ingestion.hub_client import HubClient, listing_cursor, with_page_size
-from ingestion.ingest import follow_listing
+from ingestion.listing import Listing, follow_listing
 from ingestion.progress import Progress
-from ingestion.warehouse import StreamState, adopt_placeholders, model_oid, rename_models
+from ingestion.raw_writes import adopt_placeholders, rename_models
+from ingestion.records import model_oid
+from ingestion.stream_state import StreamState
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +55,22 @@ def refuse_mass_deletion(doomed: int, active: int, max_share: float) -> None:
         )
 
 
-def sweep_deletions(
-    con: duckdb.DuckDBPyConnection,
-    client: HubClient,
-    *,
-    page_size: int | None = None,
-    max_deleted_share: float = MAX_DELETED_SHARE,
-    logger: logging.Logger = log,
-) -> SweepResult:
-    """List every model id; mark deletions and renames in `raw.hub_models`."""
+class DeletionSweep(Listing):
+    """Every model id the Hub lists, into `raw.hub_sweep_seen`; deletions and renames at the end."""
 
-    def start(state: StreamState) -> None:
-        con.execute("delete from raw.hub_sweep_seen")
+    stream = SWEEP_STREAM
 
-    def prepare(items: list, state: StreamState):
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, page_size: int | None, max_deleted_share: float
+    ):
+        self.con = con
+        self.first_cursor = with_page_size(listing_cursor(expand=SWEEP_FIELDS), page_size)
+        self.max_deleted_share = max_deleted_share
+
+    def start(self, state: StreamState) -> None:
+        self.con.execute("delete from raw.hub_sweep_seen")
+
+    def prepare(self, items: list, state: StreamState):
         seen = {
             model_oid(item): item["id"]
             for item in items
@@ -74,24 +78,24 @@ def sweep_deletions(
         }
         return pd.DataFrame(list(seen.items()), columns=["model_oid", "model_id"]), False
 
-    def write(frames: list[pd.DataFrame], state: StreamState, now: datetime) -> dict[str, int]:
+    def write(self, frames: list[pd.DataFrame], state: StreamState, now: datetime):
         # A model listed on two pages of a batch (the listing moved under it): its last counts.
         frame = pd.concat(frames).drop_duplicates("model_oid", keep="last")
-        con.register("incoming", frame)
+        self.con.register("incoming", frame)
         try:
-            con.execute(
+            self.con.execute(
                 """
                 insert or replace into raw.hub_sweep_seen
                 select model_oid, model_id from incoming
                 """
             )
         finally:
-            con.unregister("incoming")
+            self.con.unregister("incoming")
         return {"seen": len(frame)}
 
-    def finish(state: StreamState, now: datetime) -> dict[str, int]:
-        adopt_placeholders(con, "raw.hub_sweep_seen")
-        (doomed, active) = con.execute(
+    def finish(self, state: StreamState, now: datetime) -> dict[str, int]:
+        adopt_placeholders(self.con, "raw.hub_sweep_seen")
+        (doomed, active) = self.con.execute(
             """
             select count(*) filter (where seen.model_oid is null), count(*)
             from raw.hub_models as m
@@ -99,9 +103,9 @@ def sweep_deletions(
             where m.deleted_at is null
             """
         ).fetchone()
-        refuse_mass_deletion(doomed, active, max_deleted_share)
-        renamed = rename_models(con, now)
-        con.execute(
+        refuse_mass_deletion(doomed, active, self.max_deleted_share)
+        renamed = rename_models(self.con, now)
+        self.con.execute(
             """
             insert into raw.hub_model_names
             select model_oid, model_id, $now from raw.hub_sweep_seen
@@ -110,7 +114,7 @@ def sweep_deletions(
             """,
             {"now": now},
         )
-        (restored,) = con.execute(
+        (restored,) = self.con.execute(
             """
             update raw.hub_models as m
             set deleted_at = null, changed_at = $now, observed_at = $now
@@ -119,7 +123,7 @@ def sweep_deletions(
             """,
             {"now": now},
         ).fetchone()
-        (deleted,) = con.execute(
+        (deleted,) = self.con.execute(
             """
             update raw.hub_models
             set deleted_at = $now, changed_at = $now
@@ -128,8 +132,8 @@ def sweep_deletions(
             """,
             {"now": now},
         ).fetchone()
-        (seen,) = con.execute("select count(*) from raw.hub_sweep_seen").fetchone()
-        con.execute(
+        (seen,) = self.con.execute("select count(*) from raw.hub_sweep_seen").fetchone()
+        self.con.execute(
             "insert or replace into raw.hub_sweeps values ($started, $now, $seen, $deleted, "
             "$renamed, $restored)",
             {
@@ -141,22 +145,22 @@ def sweep_deletions(
                 "restored": restored,
             },
         )
-        con.execute("delete from raw.hub_sweep_seen")
+        self.con.execute("delete from raw.hub_sweep_seen")
         return {"deleted": deleted, "renamed": renamed, "restored": restored}
 
+
+def sweep_deletions(
+    con: duckdb.DuckDBPyConnection,
+    client: HubClient,
+    *,
+    page_size: int | None = None,
+    max_deleted_share: float = MAX_DELETED_SHARE,
+    logger: logging.Logger = log,
+) -> SweepResult:
+    """List every model id; mark deletions and renames in `raw.hub_models`."""
+    sweep = DeletionSweep(con, page_size, max_deleted_share)
     progress = Progress(logger, "deletion sweep")
-    state = follow_listing(
-        con,
-        client,
-        SWEEP_STREAM,
-        with_page_size(listing_cursor(expand=SWEEP_FIELDS), page_size),
-        write,
-        finish,
-        progress,
-        start=start,
-        prepare=prepare,
-    )
-    totals = state.progress
+    totals = follow_listing(con, client, sweep, progress).progress
     return SweepResult(
         pages=totals.get("pages", 0),
         seen=totals.get("seen", 0),

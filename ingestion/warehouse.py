@@ -1,33 +1,22 @@
-"""The raw layer of the DuckDB warehouse: its tables, and writing Hub payloads into them.
-
-`raw.hub_models` holds the current state of every model (one row per stable Hub `_id`);
-`raw.hub_model_versions` keeps every version ever observed. Values always travel as
-parameters or registered DataFrames, never as SQL text.
-"""
+"""The DuckDB warehouse file: connecting, the one-writer lock, the raw layer's tables, and
+transactions. What is written into `raw` lives in `raw_writes`, stream cursors in
+`stream_state`."""
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from itertools import islice
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 import duckdb
-import orjson
-import pandas as pd
-import pyarrow as pa
 
-from ingestion.config import duckdb_memory_limit
-from ingestion.records import parse_hub_time
+from ingestion.config import settings
 
 WAREHOUSE_SCHEMAS = ("raw", "staging", "intermediate", "marts", "analytics")
 
@@ -150,7 +139,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
-    con.execute("set memory_limit = $limit", {"limit": duckdb_memory_limit()})
+    con.execute("set memory_limit = $limit", {"limit": settings().duckdb_memory_limit})
     if not read_only:
         # A setting, not connect(config=...): other connections to the file stay compatible.
         con.execute("set checkpoint_threshold = $size", {"size": CHECKPOINT_THRESHOLD})
@@ -200,7 +189,8 @@ def acquire_writer_lock(
     an advisory `flock` beside the file. The lock is released when the file is closed, also
     when the process dies, so a crashed run never leaves the warehouse locked.
     """
-    path = writer_lock_path(warehouse)
+    # The real path: a warehouse reached through a symlink shares the lock of its target.
+    path = writer_lock_path(warehouse.resolve())
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+")
     deadline = time.monotonic() + timeout
@@ -225,11 +215,33 @@ def acquire_writer_lock(
 
 
 @contextmanager
+def read_when_idle(path: Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """The warehouse opened read-only while holding the writer lock, or None if a writer has it.
+
+    DuckDB refuses a writer while any other process has the file open, even read-only, so a
+    short read (a sensor's probe, `hubgenome status`) takes the writer lock without waiting:
+    a run that starts meanwhile waits the few milliseconds on the lock instead of failing.
+    """
+    lock_path = writer_lock_path(path.resolve())
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        with connect(path, read_only=True) as con:
+            yield con
+
+
+@contextmanager
 def connect_writer(
-    path: Path, on_wait: Callable[[Path], None] | None = None
+    path: Path,
+    on_wait: Callable[[Path], None] | None = None,
+    lock_timeout: float = WRITER_LOCK_TIMEOUT_SECONDS,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse opened for writing with `raw` in place, after waiting for other writers."""
-    lock = acquire_writer_lock(path, on_wait=on_wait)
+    lock = acquire_writer_lock(path, timeout=lock_timeout, on_wait=on_wait)
     try:
         with connect(path) as con:
             ensure_raw_schema(con)
@@ -244,93 +256,6 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RAW_DDL)
 
 
-def model_oid(payload: dict) -> str:
-    """The stable key of a model: the Hub `_id`, or its repo id when the source lacks one."""
-    return payload.get("_id") or f"id:{payload['id']}"
-
-
-# orjson writes floats below 1e-4 as `0.00001` or `1.5e-6` where the standard library writes
-# `1e-05`; a payload whose text shows either form takes the standard library's path, so stored
-# texts (compared for change detection, hashed into version keys) stay as they always were.
-def _may_differ_from_stdlib(text: bytes) -> bool:
-    if b"0.0000" in text:
-        return True
-    at = text.find(b"e-")  # a find loop: a regex for `[0-9]e-[0-9]` costs more than orjson
-    while at != -1:
-        if text[at - 1 : at].isdigit() and text[at + 2 : at + 3].isdigit():
-            return True
-        at = text.find(b"e-", at + 2)
-    return False
-
-
-def canonical_json(value: object) -> str:
-    """Compact JSON with sorted keys, as `json.dumps(sort_keys=True, ensure_ascii=False)`."""
-    try:
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # integers beyond 64 bits, lone surrogates
-        text = None
-    if text is None or _may_differ_from_stdlib(text):
-        return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-    return text.decode()
-
-
-def version_key(payload: dict, text: str) -> str:
-    """The sha, or a hash of the payload text when the source has no sha."""
-    return payload.get("sha") or hashlib.md5(text.encode()).hexdigest()
-
-
-MODEL_SCHEMA = pa.schema(
-    [
-        ("model_oid", pa.string()),
-        ("model_id", pa.string()),
-        ("sha", pa.string()),
-        ("version_key", pa.string()),
-        # Microseconds, not nanoseconds: those end in 2262 and a Hub record dated 2999 would
-        # crash the listing on every rerun.
-        ("last_modified", pa.timestamp("us")),
-        ("created_at", pa.timestamp("us")),
-        # Arrow's JSON type arrives as DuckDB JSON without a second validating parse.
-        ("payload", pa.json_()),
-    ]
-)
-
-
-def model_table(payloads: Iterable[dict]) -> pa.Table:
-    """One row per model (the last occurrence wins, as a later page would), built column-wise."""
-    latest = {}
-    for payload in payloads:
-        latest[model_oid(payload)] = payload
-    models = list(latest.values())
-    texts = [canonical_json(payload) for payload in models]
-    columns = [
-        list(latest),
-        [payload["id"] for payload in models],
-        [payload.get("sha") for payload in models],
-        [version_key(payload, text) for payload, text in zip(models, texts, strict=True)],
-        [parse_hub_time(payload.get("lastModified")) for payload in models],
-        [parse_hub_time(payload.get("createdAt")) for payload in models],
-        texts,
-    ]
-    return pa.Table.from_arrays(
-        [pa.array(c, type) for c, type in zip(columns, MODEL_SCHEMA.types, strict=True)],
-        schema=MODEL_SCHEMA,
-    )
-
-
-@dataclass
-class WriteCounts:
-    """What one write did to `raw`."""
-
-    added: int = 0
-    changed: int = 0
-    quarantined: int = 0
-
-    def add(self, other: WriteCounts) -> None:
-        self.added += other.added
-        self.changed += other.changed
-        self.quarantined += other.quarantined
-
-
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     con.execute("begin transaction")
@@ -340,406 +265,3 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("rollback")
         raise
     con.execute("commit")
-
-
-def has_placeholders(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether some models are keyed by `id:<repo id>` (imported from a source without `_id`)."""
-    (found,) = con.execute(
-        "select count(*) > 0 from raw.hub_models where starts_with(model_oid, 'id:')"
-    ).fetchone()
-    return bool(found)
-
-
-def write_models(
-    con: duckdb.DuckDBPyConnection,
-    payloads: Iterable[dict],
-    now: datetime,
-    adopt: bool = False,
-) -> WriteCounts:
-    """Upsert payloads into `raw.hub_models`, append new versions and names, at once.
-
-    Runs inside the caller's transaction; `stage_models` then `merge_staged`. With `adopt`, a
-    model imported under `id:<repo id>` takes the real `_id` when the Hub first shows it.
-    """
-    stage_models(con, model_table(payloads), now)
-    return merge_staged(con, adopt)
-
-
-def stage_models(con: duckdb.DuckDBPyConnection, table: pa.Table, now: datetime) -> int:
-    """Append a `model_table` observed at `now` to `raw.hub_models_staged`; returns its rows.
-
-    An append to a table without indexes costs the same however big the warehouse is; the
-    indexed tables are written by `merge_staged`, in bulk.
-    """
-    if table.num_rows == 0:
-        return 0
-    con.register("incoming", table)
-    try:
-        con.execute(
-            """
-            insert into raw.hub_models_staged
-            select nextval('raw.hub_models_staged_seq'), model_oid, model_id, sha, version_key,
-                   last_modified, created_at, payload, $now
-            from incoming
-            """,
-            {"now": now},
-        )
-    finally:
-        con.unregister("incoming")
-    return table.num_rows
-
-
-def write_page(
-    con: duckdb.DuckDBPyConnection, table: pa.Table, now: datetime, adopt: bool = False
-) -> WriteCounts:
-    """Stage one page (a `model_table`) of a listing or import; merge once `MERGE_EVERY` wait.
-
-    The caller merges what is left when its listing or import ends (`merge_staged`).
-    """
-    stage_models(con, table, now)
-    if staged_rows(con) >= MERGE_EVERY:
-        return merge_staged(con, adopt)
-    return WriteCounts()
-
-
-def staged_rows(con: duckdb.DuckDBPyConnection) -> int:
-    # fetchall: a result left unfinished makes DuckDB refuse the next `register`
-    [(count,)] = con.execute("select count(*) from raw.hub_models_staged").fetchall()
-    return count
-
-
-# Staged rows are merged when this many wait (and when a listing or import ends): a merge
-# reads the key columns of the whole warehouse, so merging every page would cost more the
-# bigger the warehouse.
-MERGE_EVERY = 200_000
-
-
-def merge_staged(con: duckdb.DuckDBPyConnection, adopt: bool = False) -> WriteCounts:
-    """Merge `raw.hub_models_staged` into `raw`, in the caller's transaction, and empty it.
-
-    Set work with hash joins and plain inserts: per-page upserts (`on conflict`) read the
-    stored rows they could touch, and with `_id`s arriving scattered (a listing by
-    `lastModified`) a page's cost grew with the table, 13 ms at 100k rows to 217 ms at 400k.
-    A model's last staged row becomes its current row; a changed row (payload hash, repo id,
-    or deleted) is deleted and inserted again with `changed_at` when that payload was first
-    staged; every staged version and repo id not yet stored is added, first observation first.
-    """
-    if staged_rows(con) == 0:
-        return WriteCounts()
-    con.execute(
-        """
-        create or replace temp table merge_latest as
-        -- Keys first, payloads moved once: carrying them through the grouping cost 3x.
-        with keys as materialized (
-            select model_oid, seq, observed_at, md5(payload::varchar) as payload_hash
-            from raw.hub_models_staged
-        ),
-        latest as (
-            select model_oid, max(seq) as seq,
-                   min(observed_at) as first_observed_at, max(observed_at) as observed_at
-            from keys
-            group by model_oid
-        ),
-        latest_payload as (
-            select model_oid, keys.payload_hash, latest.first_observed_at, latest.observed_at,
-                   seq
-            from keys
-            join latest using (model_oid, seq)
-        ),
-        payload_since as (
-            select model_oid, min(keys.observed_at) as payload_first_observed_at
-            from keys
-            join latest_payload using (model_oid, payload_hash)
-            group by model_oid
-        )
-        select s.model_oid, s.model_id, s.sha, s.version_key, s.last_modified, s.created_at,
-               s.payload, l.payload_hash, l.first_observed_at, l.observed_at,
-               since.payload_first_observed_at
-        from raw.hub_models_staged as s
-        join latest_payload as l using (model_oid, seq)
-        join payload_since as since using (model_oid)
-        """
-    )
-    if adopt:
-        adopt_placeholders(con, "merge_latest")
-    counts = _merge_latest(con)
-    # Emptied, not dropped (the next merge replaces them); on failure the caller's
-    # rollback removes them.
-    con.execute("truncate merge_latest")
-    con.execute("truncate merge_matched")
-    return counts
-
-
-def _merge_latest(con: duckdb.DuckDBPyConnection) -> WriteCounts:
-    con.execute(
-        """
-        insert into raw.hub_model_versions
-        with first_staged as (
-            select model_oid, version_key, min(seq) as seq, min(observed_at) as observed_at
-            from raw.hub_models_staged
-            group by model_oid, version_key
-        )
-        select model_oid, version_key, s.model_id, s.sha, s.last_modified, s.payload,
-               first_staged.observed_at
-        from raw.hub_models_staged as s
-        join first_staged using (model_oid, version_key, seq)
-        where not exists (
-            select 1 from raw.hub_model_versions as v
-            where v.model_oid = s.model_oid and v.version_key = s.version_key
-        )
-        """
-    )
-    con.execute(
-        """
-        insert into raw.hub_model_names
-        select model_oid, model_id, min(observed_at)
-        from raw.hub_models_staged as s
-        where not exists (
-            select 1 from raw.hub_model_names as n
-            where n.model_oid = s.model_oid and n.model_id = s.model_id
-        )
-        group by model_oid, model_id
-        """
-    )
-    con.execute(
-        """
-        create or replace temp table merge_matched as
-        select m.rowid as row_id, m.model_oid, m.first_seen_at,
-               m.payload_hash is distinct from l.payload_hash
-                 or m.model_id <> l.model_id
-                 or m.deleted_at is not null as changed
-        from raw.hub_models as m
-        join merge_latest as l using (model_oid)
-        """
-    )
-    [(changed,)] = con.execute(
-        "select count(*) filter (where changed) from merge_matched"
-    ).fetchall()
-    con.execute(
-        """
-        update raw.hub_models as m set observed_at = l.observed_at
-        from merge_matched as x
-        join merge_latest as l using (model_oid)
-        where m.rowid = x.row_id and not x.changed
-        """
-    )
-    con.execute(
-        "delete from raw.hub_models where rowid in (select row_id from merge_matched where changed)"
-    )
-    [(total,)] = con.execute(
-        """
-        insert into raw.hub_models (
-            model_oid, model_id, sha, last_modified, created_at, payload,
-            first_seen_at, changed_at, observed_at, deleted_at, version_key, payload_hash
-        )
-        select l.model_oid, l.model_id, l.sha, l.last_modified, l.created_at, l.payload,
-               coalesce(x.first_seen_at, l.first_observed_at),
-               coalesce(l.payload_first_observed_at, l.observed_at), l.observed_at, null,
-               l.version_key, l.payload_hash
-        from merge_latest as l
-        left join merge_matched as x using (model_oid)
-        where x.model_oid is null or x.changed
-        """
-    ).fetchall()
-    con.execute("delete from raw.hub_models_staged")
-    return WriteCounts(added=total - changed, changed=changed)
-
-
-def adopt_placeholders(con: duckdb.DuckDBPyConnection, seen: str = "merge_latest") -> int:
-    """Re-key models stored as `id:<repo id>` to the Hub `_id` that `seen` shows for that id.
-
-    `seen` names a relation with `model_oid` and `model_id` columns (the merge's
-    `merge_latest` or the sweep's scratch table). A model whose real `_id` is already stored
-    is left alone.
-    """
-    if seen not in ("merge_latest", "raw.hub_sweep_seen"):
-        raise ValueError(f"unexpected relation {seen}")
-    adoptable = f"""
-        from {seen} as seen
-        where target.model_oid = 'id:' || seen.model_id
-          and not starts_with(seen.model_oid, 'id:')
-          and seen.model_oid not in (select model_oid from raw.hub_models)
-    """
-    for table in ("hub_model_versions", "hub_model_names", "hub_card_fetches"):
-        con.execute(f"update raw.{table} as target set model_oid = seen.model_oid {adoptable}")
-    con.execute(
-        f"update raw.hub_model_popularity as target set model_oid = seen.model_oid {adoptable}"
-    )
-    (adopted,) = con.execute(
-        f"update raw.hub_models as target set model_oid = seen.model_oid {adoptable}"
-    ).fetchone()
-    return adopted
-
-
-def renamed_payload(payload: dict, new_id: str) -> dict:
-    """The payload as the Hub lists it under `new_id`: the name fields follow the rename."""
-    renamed = dict(payload, id=new_id)
-    if "modelId" in renamed:
-        renamed["modelId"] = new_id
-    if "author" in renamed:
-        renamed["author"] = new_id.split("/", 1)[0] if "/" in new_id else None
-    return renamed
-
-
-def rename_models(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
-    """Give every model the sweep saw under a new repo id that id, in its row and payload.
-
-    A rename is no commit (same sha, same `lastModified`), so no delta lists it again; the
-    current row follows at once, the stored versions keep the name they were observed under.
-    """
-    rows = con.execute(
-        """
-        select m.model_oid, seen.model_id, m.payload
-        from raw.hub_models as m
-        join raw.hub_sweep_seen as seen using (model_oid)
-        where m.model_id <> seen.model_id
-        """
-    ).fetchall()
-    if not rows:
-        return 0
-    renames = pa.table(
-        {
-            "model_oid": [oid for oid, _, _ in rows],
-            "model_id": [new_id for _, new_id, _ in rows],
-            "payload": pa.array(
-                [
-                    canonical_json(renamed_payload(json.loads(payload), new_id))
-                    for _, new_id, payload in rows
-                ],
-                pa.json_(),
-            ),
-        }
-    )
-    con.register("renames", renames)
-    try:
-        con.execute(
-            """
-            update raw.hub_models as m
-            set model_id = renames.model_id, payload = renames.payload, changed_at = $now,
-                payload_hash = md5(renames.payload::varchar)
-            from renames
-            where m.model_oid = renames.model_oid
-            """,
-            {"now": now},
-        )
-    finally:
-        con.unregister("renames")
-    return len(rows)
-
-
-def write_quarantine(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    rejects: list[tuple[str | None, str, str]],
-    now: datetime,
-) -> int:
-    """Keep rejected records (key, reason, verbatim payload); a record already kept is skipped."""
-    if not rejects:
-        return 0
-    frame = pd.DataFrame(rejects, columns=["record_key", "reason", "payload"])
-    con.register("rejects", frame)
-    try:
-        con.execute(
-            """
-            insert into raw.quarantine
-            select distinct $source, record_key, reason, payload, $now from rejects
-            where not exists (
-                select 1 from raw.quarantine as kept
-                where kept.source = $source
-                  and kept.record_key is not distinct from rejects.record_key
-                  and kept.payload is not distinct from rejects.payload
-            )
-            """,
-            {"source": source, "now": now},
-        )
-    finally:
-        con.unregister("rejects")
-    return len(rejects)
-
-
-def store_models(
-    con: duckdb.DuckDBPyConnection, payloads: Iterable[dict], batch_size: int = 1000
-) -> int:
-    """Stage already-valid payloads batch by batch, then merge them; returns rows written."""
-    written = 0
-    adopt = has_placeholders(con)
-    iterator = iter(payloads)
-    while batch := list(islice(iterator, batch_size)):
-        with transaction(con):
-            written += stage_models(con, model_table(batch), utc_now())
-    with transaction(con):
-        merge_staged(con, adopt)
-    return written
-
-
-@dataclass
-class StreamState:
-    """A row of `raw.ingest_state`: the watermark, and the listing in progress if any."""
-
-    stream: str
-    watermark: datetime | None = None
-    cursor: str | None = None
-    started_at: datetime | None = None
-    stop_before: datetime | None = None
-    progress: dict = field(default_factory=dict)
-
-
-def read_state(con: duckdb.DuckDBPyConnection, stream: str) -> StreamState:
-    row = con.execute(
-        """
-        select watermark, cursor, started_at, stop_before, progress
-        from raw.ingest_state where stream = $stream
-        """,
-        {"stream": stream},
-    ).fetchone()
-    if row is None:
-        return StreamState(stream)
-    watermark, cursor, started_at, stop_before, progress = row
-    return StreamState(
-        stream, watermark, cursor, started_at, stop_before, json.loads(progress or "{}")
-    )
-
-
-def save_state(con: duckdb.DuckDBPyConnection, state: StreamState) -> None:
-    values = {
-        "stream": state.stream,
-        "watermark": state.watermark,
-        "cursor": state.cursor,
-        "now": utc_now(),
-        "started_at": state.started_at,
-        "stop_before": state.stop_before,
-        "progress": json.dumps(state.progress),
-    }
-    # An update where the row exists: half the cost of `insert or replace`, paid every page.
-    (updated,) = con.execute(
-        """
-        update raw.ingest_state
-        set watermark = $watermark, cursor = $cursor, updated_at = $now,
-            started_at = $started_at, stop_before = $stop_before, progress = $progress
-        where stream = $stream
-        """,
-        values,
-    ).fetchone()
-    if not updated:
-        con.execute(
-            """
-            insert into raw.ingest_state
-                (stream, watermark, cursor, updated_at, started_at, stop_before, progress)
-            values ($stream, $watermark, $cursor, $now, $started_at, $stop_before, $progress)
-            """,
-            values,
-        )
-
-
-# A `lastModified` further ahead than this is a clock error in the record: as a watermark it
-# would make every later delta stop before the real changes.
-FUTURE_TOLERANCE = timedelta(days=1)
-
-
-def newest_last_modified(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    """The newest plausible `lastModified` stored (future-dated records are stored, not used)."""
-    (watermark,) = con.execute(
-        "select max(last_modified) from raw.hub_models where last_modified <= $latest",
-        {"latest": utc_now() + FUTURE_TOLERANCE},
-    ).fetchone()
-    return watermark

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.config import PROJECT_ROOT
-from ingestion.local_hub import serve
-from ingestion.synthetic import generate, write_jsonl
+from ingestion.config import PROJECT_ROOT, settings
+from ingestion.localhub.server import serve
+from ingestion.localhub.synthetic import generate, write_jsonl
 
 SHARED_FIXTURES = PROJECT_ROOT.parent / "shared" / "hub_fixtures"
 SMALL_ECOSYSTEM = 2000
@@ -19,7 +19,7 @@ SMALL_ECOSYSTEM = 2000
 def dbt_manifest() -> Path:
     """Parse the dbt project once per session, as `make manifest` does."""
     subprocess.run(
-        ["dbt", "parse", "--profiles-dir", ".", "--quiet"],
+        ["dbt", "parse", "--profiles-dir", ".", "--quiet", "--vars", settings().dbt_vars()],
         cwd=PROJECT_ROOT / "dbt_project",
         check=True,
         env=_env_with_venv_bin(),

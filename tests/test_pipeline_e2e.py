@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
-from ingestion.local_hub import read_snapshot
+from ingestion.localhub.server import read_snapshot
 from orchestration.defs.ingestion.assets import hub_models
 from orchestration.defs.resources import HubResource, WarehouseResource
 from orchestration.defs.transform.assets import hubgenome_dbt_models

@@ -23,7 +23,7 @@ from rapidfuzz.distance import Levenshtein
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from ingestion.local_hub import DEFAULT_LIST_FIELDS
+from ingestion.hub_client import DEFAULT_LIST_FIELDS
 from orchestration.analytics.relatives import build_forest, sample_pairs, scalar
 
 CARD_DNA_CHARS = 512

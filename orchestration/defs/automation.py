@@ -10,25 +10,25 @@ The one automation sensor below evaluates those conditions and runs by default.
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import dagster as dg
 
+from ingestion.config import settings
+from orchestration.defs.ingestion.keys import HUB_MODEL_POPULARITY, HUB_MODEL_SWEEP
+
 DERIVED_LAYERS = ("staging", "intermediate", "marts", "analytics", "reports")
 RAW_LAYER = dg.AssetSelection.key_prefixes("raw")
+# Raw assets that only a daily schedule produces: nothing waits for their first run.
+SCHEDULED_ROOTS = dg.AssetSelection.assets(HUB_MODEL_SWEEP, HUB_MODEL_POPULARITY)
 
 
-def automation_enabled() -> bool:
-    """Sensors and schedules start running unless `HUBGENOME_AUTOMATION=off` (e.g. a UI demo)."""
-    return os.environ.get("HUBGENOME_AUTOMATION", "on").lower() not in ("off", "0", "false")
-
-
+# Sensors and schedules start running unless `HUBGENOME_AUTOMATION=off` (e.g. a UI demo).
 SENSOR_STATUS = (
-    dg.DefaultSensorStatus.RUNNING if automation_enabled() else dg.DefaultSensorStatus.STOPPED
+    dg.DefaultSensorStatus.RUNNING if settings().automation else dg.DefaultSensorStatus.STOPPED
 )
 SCHEDULE_STATUS = (
-    dg.DefaultScheduleStatus.RUNNING if automation_enabled() else dg.DefaultScheduleStatus.STOPPED
+    dg.DefaultScheduleStatus.RUNNING if settings().automation else dg.DefaultScheduleStatus.STOPPED
 )
 
 
@@ -47,17 +47,42 @@ def any_deps_changed() -> dg.AutomationCondition:
 
 
 def refresh_on_upstream_change() -> dg.AutomationCondition:
-    """DOP's `~in_progress() & (missing() | code_version_changed() | any_deps_updated())`,
-    handled once per change (`since_last_handled`) and held back while a parent is missing
-    or running, so a failed run is not retried every tick and nothing runs on half-built inputs.
+    """Build when missing, rebuild when an input changed or the code did, in one run per change.
+
+    - `missing() & ~execution_failed()`: an asset that was never built is requested as soon as
+      its inputs exist, on a first install too (Dagster's `newly_missing()` would skip assets
+      that were missing before the condition was first evaluated); one whose build failed is
+      not retried every tick, but with the next change of its inputs or code.
+    - `any_deps_changed()` counts parents that will be requested on the same tick, so a change
+      requests every affected layer at once, and the automation sensor launches them together
+      in one run, in dependency order.
+    - Never while a parent is missing, except the raw assets only a daily schedule produces
+      (`SCHEDULED_ROOTS`: their tables exist, empty, from the first connection), nor while
+      a parent or the asset itself is being built.
     """
     AC = dg.AutomationCondition
     return (
-        (AC.newly_missing() | AC.code_version_changed() | any_deps_changed()).since_last_handled()
-        & ~AC.any_deps_missing()
+        (
+            (AC.missing() & ~AC.execution_failed()).with_label("missing_and_not_failed")
+            | (AC.code_version_changed() | any_deps_changed()).since_last_handled()
+        )
+        & ~AC.any_deps_missing().ignore(SCHEDULED_ROOTS)
         & ~AC.any_deps_in_progress()
         & ~AC.in_progress()
     ).with_label("refresh_on_upstream_change")
+
+
+def first_install() -> dg.AutomationCondition:
+    """For raw assets only a daily schedule produces: built once as soon as their inputs exist,
+    so a new install reaches every asset without waiting for 02:00 or 03:00."""
+    AC = dg.AutomationCondition
+    return (
+        AC.missing()
+        & ~AC.execution_failed()
+        & ~AC.any_deps_missing()
+        & ~AC.any_deps_in_progress()
+        & ~AC.in_progress()
+    ).with_label("first_install")
 
 
 def layer_automation_condition(layer: str) -> dg.AutomationCondition | None:
@@ -66,9 +91,12 @@ def layer_automation_condition(layer: str) -> dg.AutomationCondition | None:
 
 
 def with_layer_automation(spec: dg.AssetSpec) -> dg.AssetSpec:
-    """Give a Python asset of a derived layer its layer's condition unless it chose its own."""
+    """Give a Python asset of a derived layer its layer's condition unless it chose its own;
+    scheduled raw roots get `first_install`."""
     if spec.automation_condition is not None:
         return spec
+    if spec.key in (HUB_MODEL_SWEEP, HUB_MODEL_POPULARITY):
+        return spec.replace_attributes(automation_condition=first_install())
     condition = layer_automation_condition(spec.key.path[0])
     return spec if condition is None else spec.replace_attributes(automation_condition=condition)
 
@@ -84,7 +112,7 @@ warehouse_automation = dg.AutomationConditionSensorDefinition(
     "warehouse_automation",
     target=dg.AssetSelection.all(),
     default_status=SENSOR_STATUS,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=settings().automation_interval_seconds,
     description="Refreshes every derived asset whose inputs changed (raw -> staging -> marts -> "
     "analytics), and nothing else.",
 )

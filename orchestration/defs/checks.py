@@ -3,10 +3,9 @@
 from datetime import datetime, timedelta
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from ingestion.ingest import MODELS_STREAM
-from ingestion.warehouse import read_state
+from ingestion.stream_state import MODELS_STREAM, read_state
+from orchestration.dagster_internals import AssetCheckExecutionRecordStatus
 from orchestration.defs.automation import SENSOR_STATUS
 from orchestration.defs.ingestion.keys import HUB_MODEL_POPULARITY, HUB_MODELS
 from orchestration.defs.resources import WarehouseResource

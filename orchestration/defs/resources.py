@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,12 +9,11 @@ from typing import IO
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DbtCliResource
 from pydantic import PrivateAttr
 
-from ingestion.config import hub_endpoint, warehouse_path
+from ingestion.config import hf_token, settings
 from ingestion.warehouse import acquire_writer_lock, connect, ensure_raw_schema
-from orchestration.defs.transform.project import dbt_project
+from orchestration.defs.transform.project import dbt_resource
 
 
 class HubResource(dg.ConfigurableResource):
@@ -24,7 +22,7 @@ class HubResource(dg.ConfigurableResource):
     endpoint: str
 
     def token(self) -> str | None:
-        return os.environ.get("HF_TOKEN") or None
+        return hf_token()
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -64,11 +62,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
 @dg.definitions
 def resources() -> dg.Definitions:
+    current = settings()
     return dg.Definitions(
         resources={
-            "hub": HubResource(endpoint=hub_endpoint()),
-            "warehouse": WarehouseResource(path=str(warehouse_path())),
-            "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=dbt_project.project_dir),
+            "hub": HubResource(endpoint=current.hub_endpoint),
+            "warehouse": WarehouseResource(path=str(current.warehouse)),
+            "dbt": dbt_resource(),
         },
         executor=dg.in_process_executor,
     )

@@ -14,7 +14,7 @@ import pytest
 from dagster_dbt import DbtCliResource
 
 from ingestion.config import PROJECT_ROOT
-from ingestion.local_hub import serve
+from ingestion.localhub.server import serve
 from orchestration.analytics.drift import oriented_graph
 from orchestration.defs.analytics.assets import (
     reproduction_report,

@@ -6,7 +6,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ingestion.synthetic import generate
+from ingestion.localhub.synthetic import generate
 from orchestration.defs.analytics.assets import (
     DIM_MODEL_FAMILY,
     FCT_MODEL_EDGES,

@@ -13,8 +13,10 @@ from pathlib import Path
 import duckdb
 
 from ingestion.cards import CardFetch, write_card_fetches
-from ingestion.config import PROJECT_ROOT
-from ingestion.warehouse import connect, ensure_raw_schema, model_oid, store_models, utc_now
+from ingestion.config import PROJECT_ROOT, Settings
+from ingestion.raw_writes import store_models
+from ingestion.records import model_oid
+from ingestion.warehouse import connect, ensure_raw_schema, utc_now
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
@@ -26,13 +28,14 @@ TYPED_TAG = re.compile(r"^base_model:(finetune|adapter|quantized|merge):(.*)$")
 def run_dbt(warehouse: Path, target: Path, *args: str) -> str:
     """Run dbt on `warehouse` (artefacts under `target`); fail the test with dbt's output."""
     env = dict(os.environ)
-    env["HUBGENOME_WAREHOUSE"] = str(warehouse)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     command = [
         "dbt",
         *args,
         "--profiles-dir",
         ".",
+        "--vars",
+        Settings.from_env().with_warehouse(warehouse).dbt_vars(),
         "--target-path",
         str(target),
         "--log-path",

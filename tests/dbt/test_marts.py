@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from ingestion.importers import import_snapshot
-from ingestion.local_hub import read_snapshot
+from ingestion.localhub.server import read_snapshot
 from ingestion.warehouse import connect, copy_warehouse, ensure_raw_schema
 from tests.dbt.helpers import (
     card_features,

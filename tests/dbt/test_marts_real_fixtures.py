@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from ingestion.importers import import_snapshot
-from ingestion.local_hub import read_snapshot
+from ingestion.localhub.server import read_snapshot
 from ingestion.warehouse import connect, ensure_raw_schema
 from tests.conftest import shared_fixture
 from tests.dbt.helpers import (

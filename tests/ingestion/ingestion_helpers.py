@@ -13,9 +13,9 @@ import pytest
 
 from ingestion.config import PROJECT_ROOT
 from ingestion.hub_client import HubClient, RetryPolicy
-from ingestion.hub_store import HubStore
-from ingestion.local_hub import serve
-from ingestion.synthetic import write_jsonl
+from ingestion.localhub.server import serve
+from ingestion.localhub.store import HubStore
+from ingestion.localhub.synthetic import write_jsonl
 from ingestion.warehouse import connect, ensure_raw_schema
 
 FAST_RETRIES = RetryPolicy(max_attempts=4, base_wait=0.01, max_wait=0.05, timeout=10)
@@ -86,7 +86,7 @@ def listed_fields(model: dict, fields: Iterable[str]) -> dict:
 def evolve(records: list[dict], *, edit: int, rename: int, delete: int, add: int, seed: int):
     """A later Hub: the first `edit` models get a new sha and lastModified, `rename` models
     a new repo id (same `_id`), `delete` models disappear, `add` models appear."""
-    from ingestion.synthetic import generate
+    from ingestion.localhub.synthetic import generate
 
     later = copy.deepcopy(records)
     newest = max(r["model"]["lastModified"] for r in later)

@@ -14,7 +14,7 @@ import struct
 import pytest
 
 from ingestion.importers import parse_json_line
-from ingestion.warehouse import canonical_json
+from ingestion.records import canonical_json
 
 
 def stdlib_json(value: object) -> str:

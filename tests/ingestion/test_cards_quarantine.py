@@ -11,7 +11,7 @@ from ingestion_helpers import client_for, hub_serving, open_warehouse, source_ca
 from ingestion.cards import fetch_cards
 from ingestion.hub_client import HubClient, RetryPolicy
 from ingestion.ingest import ingest_models
-from ingestion.synthetic import generate
+from ingestion.localhub.synthetic import generate
 from orchestration.defs.ingestion.assets import hub_model_cards, hub_models
 from orchestration.defs.resources import HubResource, WarehouseResource
 

@@ -15,12 +15,12 @@ from ingestion_helpers import (
     stored_models,
 )
 
-from ingestion import warehouse as warehouse_module
+from ingestion import raw_writes
 from ingestion.hub_client import EXPAND_FIELDS
 from ingestion.ingest import ingest_models
-from ingestion.local_hub import read_snapshot
+from ingestion.localhub.server import read_snapshot
+from ingestion.stream_state import read_state
 from ingestion.sweep import SuspiciousSweepError, sweep_deletions
-from ingestion.warehouse import read_state
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_a_delta_lists_back_to_the_watermark_and_keeps_history(
     records, tmp_path, warehouse, monkeypatch, merge_every
 ):
     if merge_every is not None:  # staged pages merged while the listing runs, too
-        monkeypatch.setattr(warehouse_module, "MERGE_EVERY", merge_every)
+        monkeypatch.setattr(raw_writes, "MERGE_EVERY", merge_every)
     later = evolve(records, edit=30, rename=0, delete=0, add=25, seed=5)
     with open_warehouse(warehouse) as con:
         with hub_serving(records, tmp_path, "before.jsonl") as hub:

@@ -12,14 +12,14 @@ from ingestion_helpers import assert_warehouse_matches_hub, client_for, open_war
 
 from ingestion.cards import fetch_cards
 from ingestion.hub_client import HubUnavailableError, RetryPolicy
-from ingestion.hub_faults import FaultPlan
-from ingestion.hub_store import EvolutionRates, HubStore
 from ingestion.ingest import ingest_models
-from ingestion.local_hub import serve_store
+from ingestion.localhub.faults import FaultPlan
+from ingestion.localhub.server import serve_store
+from ingestion.localhub.store import EvolutionRates, HubStore
+from ingestion.localhub.synthetic import generate
 from ingestion.popularity import refresh_popularity
+from ingestion.stream_state import read_state
 from ingestion.sweep import sweep_deletions
-from ingestion.synthetic import generate
-from ingestion.warehouse import read_state
 
 STILL = EvolutionRates.parse("none")
 

@@ -25,9 +25,9 @@ from ingestion import importers
 from ingestion.hub_client import EXPAND_FIELDS
 from ingestion.importers import import_snapshot
 from ingestion.ingest import ingest_models
+from ingestion.localhub.synthetic import generate, write_jsonl
 from ingestion.progress import Progress
-from ingestion.synthetic import generate, write_jsonl
-from ingestion.warehouse import read_state
+from ingestion.stream_state import read_state
 
 PAPER_COLUMNS = [
     "model_id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",

@@ -19,8 +19,8 @@ from ingestion_helpers import (
 )
 
 from ingestion.config import PROJECT_ROOT
-from ingestion.local_hub import read_snapshot
-from ingestion.warehouse import read_state
+from ingestion.localhub.server import read_snapshot
+from ingestion.stream_state import read_state
 
 
 def run_ingest(what: str, endpoint: str, warehouse: Path, kill_after: int | None) -> bool:
@@ -32,6 +32,7 @@ def run_ingest(what: str, endpoint: str, warehouse: Path, kill_after: int | None
             sys.executable,
             "-m",
             "ingestion.ingest",
+            "--verbose",  # one log line per HTTP request, counted below
             what,
             "--endpoint",
             endpoint,

@@ -5,10 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingestion.config import PROJECT_ROOT
 from ingestion.warehouse import connect
-
-DBT = str(Path(sys.executable).parent / "dbt")
 
 
 def test_python_connections_take_the_cap(tmp_path, monkeypatch):
@@ -22,8 +19,8 @@ def test_python_connections_take_the_cap(tmp_path, monkeypatch):
 
 
 def dbt_memory_limit(tmp_path: Path, cap: str | None) -> str:
-    """DuckDB's memory limit as a dbt connection of the project sees it."""
-    project = PROJECT_ROOT / "dbt_project"
+    """DuckDB's memory limit as a dbt connection of the project sees it, run as an operator
+    would (`hubgenome dbt ...`, settings from the environment)."""
     env = {
         "PATH": str(Path(sys.executable).parent),
         "HUBGENOME_WAREHOUSE": str(tmp_path / "w.duckdb"),
@@ -33,20 +30,20 @@ def dbt_memory_limit(tmp_path: Path, cap: str | None) -> str:
         env["HUBGENOME_DUCKDB_MEMORY"] = cap
     shown = subprocess.run(
         [
-            DBT,
+            sys.executable,
+            "-m",
+            "ingestion",
+            "dbt",
             "show",
             "--inline",
             "select current_setting('memory_limit') as memory_limit",
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
             "--target-path",
             str(tmp_path / "target"),
             "--output",
             "json",
         ],
         env=env,
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         check=True,

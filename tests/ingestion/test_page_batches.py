@@ -12,11 +12,12 @@ from ingestion_helpers import (
     stored_models,
 )
 
-from ingestion import ingest
+from ingestion import listing
 from ingestion.hub_client import HubClient, Page, listing_cursor
 from ingestion.ingest import ingest_models
-from ingestion.local_hub import read_snapshot
-from ingestion.warehouse import StreamState, save_state, utc_now
+from ingestion.localhub.server import read_snapshot
+from ingestion.stream_state import StreamState, save_state
+from ingestion.warehouse import utc_now
 
 
 def model(oid: str, sha: str, modified: str) -> dict:
@@ -88,7 +89,7 @@ def test_a_model_changed_while_listed_keeps_both_versions_within_one_batch(wareh
 def test_batches_close_at_five_pages_or_after_the_time_limit(
     warehouse, monkeypatch, delay, commits
 ):
-    monkeypatch.setattr(ingest, "COMMIT_AFTER_SECONDS", 0.05)
+    monkeypatch.setattr(listing, "COMMIT_AFTER_SECONDS", 0.05)
     pages = [
         [
             model(

@@ -11,10 +11,9 @@ from ingestion_helpers import open_warehouse, real_fixture, stored_cards, stored
 
 from ingestion.cards import fetch_cards
 from ingestion.hub_client import HubClient
-from ingestion.hub_store import HubStore
 from ingestion.ingest import ingest_models
-from ingestion.local_hub import read_snapshot, stop_process
-from orchestration.main_job import start_local_hub
+from ingestion.localhub.server import read_snapshot, start_process, stop_process
+from ingestion.localhub.store import HubStore
 
 FIXTURES = [
     "real_2025-04_family_trees.jsonl.gz",
@@ -29,7 +28,7 @@ FIXTURES = [
 def test_a_real_fixture_is_ingested_whole(name, warehouse):
     path = real_fixture(name)
     shas, cards = truth(HubStore(read_snapshot(path)))
-    hub, endpoint = start_local_hub(path, seed=0)
+    hub, endpoint = start_process(path, "--seed", "0")
     try:
         with open_warehouse(warehouse) as con:
             result = ingest_models(con, HubClient(endpoint))

@@ -8,11 +8,11 @@ from datetime import timedelta
 from ingestion_helpers import client_for, listed_fields, open_warehouse
 
 from ingestion.hub_client import EXPAND_FIELDS
-from ingestion.hub_store import EvolutionRates, HubStore
 from ingestion.ingest import ingest_models
-from ingestion.local_hub import serve_store
+from ingestion.localhub.server import serve_store
+from ingestion.localhub.store import EvolutionRates, HubStore
+from ingestion.localhub.synthetic import generate
 from ingestion.sweep import sweep_deletions
-from ingestion.synthetic import generate
 
 RENAMES_ONLY = EvolutionRates.parse(
     "new=0,edit=0,license_edit=0,base_model_edit=0,delete=0,popularity=0,rename=40"

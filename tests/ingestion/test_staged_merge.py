@@ -6,15 +6,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ingestion.warehouse import (
-    connect,
-    ensure_raw_schema,
-    merge_staged,
-    model_table,
-    stage_models,
-    transaction,
-    write_models,
-)
+from ingestion.raw_writes import merge_staged, stage_models, write_models
+from ingestion.records import model_table
+from ingestion.warehouse import connect, ensure_raw_schema, transaction
 
 T0 = datetime(2026, 1, 1)
 

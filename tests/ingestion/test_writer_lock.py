@@ -9,7 +9,7 @@ import time
 from ingestion_helpers import open_warehouse, source_models, stored_models
 
 from ingestion.config import PROJECT_ROOT
-from ingestion.local_hub import read_snapshot
+from ingestion.localhub.server import read_snapshot
 from ingestion.warehouse import acquire_writer_lock
 
 WAITING = "waiting for the warehouse writer lock"
@@ -44,7 +44,7 @@ def test_two_cli_ingestions_started_together_both_succeed(
     assert codes == [0, 0], texts
     assert not any("Could not set lock" in text for text in texts)
     # One of them loaded everything, the other found the warehouse loaded and listed a delta.
-    assert sorted(f"added={len(source)}," in text for text in texts) == [False, True], texts
+    assert sorted(f" {len(source):,} added," in text for text in texts) == [False, True], texts
 
     with open_warehouse(warehouse) as con:
         stored = stored_models(con)

@@ -8,10 +8,10 @@ from contextlib import contextmanager
 import pytest
 from huggingface_hub import HfApi, constants
 
-from ingestion.hub_faults import FaultPlan
-from ingestion.hub_store import EvolutionRates, HubStore
-from ingestion.local_hub import Access, LocalHubServer, serve_store
-from ingestion.synthetic import generate
+from ingestion.localhub.faults import FaultPlan
+from ingestion.localhub.server import Access, LocalHubServer, serve_store
+from ingestion.localhub.store import EvolutionRates, HubStore
+from ingestion.localhub.synthetic import generate
 
 FULL_TOKEN = "hf_localhubfullaccesstoken0000000000"
 NO_ACCESS_TOKEN = "hf_localhubnoaccesstoken00000000000"

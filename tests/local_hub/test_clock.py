@@ -17,9 +17,9 @@ from huggingface_hub import HfApi, ModelCard
 from huggingface_hub.errors import RepositoryNotFoundError
 
 from ingestion.config import PROJECT_ROOT
-from ingestion.hub_store import EvolutionRates, HubStore
-from ingestion.local_hub import start_process, stop_process
-from ingestion.synthetic import generate, hub_time, parse_hub_time
+from ingestion.localhub.server import start_process, stop_process
+from ingestion.localhub.store import EvolutionRates, HubStore
+from ingestion.localhub.synthetic import generate, hub_time, parse_hub_time
 from tests.local_hub.conftest import card_endpoint
 
 BUSY = EvolutionRates(
@@ -152,7 +152,7 @@ def test_the_cli_starts_at_the_given_clock_with_the_given_faults(tmp_path):
     later = "2025-07-15T00:00:00Z"
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "ingestion.local_hub", "--synthetic", "300", "--seed", "2",
+            sys.executable, "-m", "ingestion.localhub.server", "--synthetic", "300", "--seed", "2",
             "--port", "0", "--port-file", str(port_file), "--clock", later,
             "--fault", "burst:every=1000,length=1", "--fault-seed", "4", "--page-size", "100",
         ],

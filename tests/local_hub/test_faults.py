@@ -12,7 +12,7 @@ import pytest
 from huggingface_hub import HfApi, ModelCard
 from huggingface_hub.utils import parse_ratelimit_headers
 
-from ingestion.hub_faults import FaultSpec
+from ingestion.localhub.faults import FaultSpec
 from tests.local_hub.conftest import card_endpoint, public
 
 

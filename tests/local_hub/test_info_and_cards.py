@@ -14,7 +14,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from ingestion.synthetic import parse_hub_time
+from ingestion.localhub.synthetic import parse_hub_time
 from tests.local_hub.conftest import FULL_TOKEN, NO_ACCESS_TOKEN, card_endpoint
 
 

@@ -11,8 +11,8 @@ import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError
 
-from ingestion.hub_store import sort_value
-from ingestion.local_hub import DEFAULT_LIST_FIELDS, FULL_EXTRA_FIELDS
+from ingestion.localhub.server import DEFAULT_LIST_FIELDS, FULL_EXTRA_FIELDS
+from ingestion.localhub.store import sort_value
 from tests.local_hub.conftest import FULL_TOKEN, public
 
 SORTS = {

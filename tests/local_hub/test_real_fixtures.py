@@ -17,8 +17,8 @@ import pytest
 from huggingface_hub import HfApi, ModelCard, ModelCardData, hf_hub_download
 from huggingface_hub.hf_api import ModelInfo
 
-from ingestion.hub_store import read_snapshot
-from ingestion.synthetic import parse_hub_time
+from ingestion.localhub.store import read_snapshot
+from ingestion.localhub.synthetic import parse_hub_time
 from tests.conftest import PROJECT_ROOT, shared_fixture
 from tests.local_hub.conftest import card_endpoint
 

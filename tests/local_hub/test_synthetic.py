@@ -13,7 +13,7 @@ import pytest
 import yaml
 from rapidfuzz.distance import Levenshtein
 
-from ingestion.synthetic import (
+from ingestion.localhub.synthetic import (
     RESTRICTIVE_LICENSES,
     SNAPSHOT_TIME,
     generate,

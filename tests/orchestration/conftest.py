@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from orchestration_support import ORCHESTRATION_ECOSYSTEM
 
-from ingestion.synthetic import generate, write_jsonl
+from ingestion.localhub.synthetic import generate, write_jsonl
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingestion.hub_store import advance_by
-from ingestion.local_hub import serve
+from ingestion.localhub.server import serve
+from ingestion.localhub.store import advance_by
 
 # Small on purpose: these tests are about what runs when, not about volume.
 ORCHESTRATION_ECOSYSTEM = 300

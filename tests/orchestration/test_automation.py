@@ -21,7 +21,7 @@ from orchestration_support import (
 
 from orchestration.defs.ingestion.keys import HUB_MODEL_SWEEP, HUB_MODELS
 from orchestration.defs.sensors import hub_delta_sensor, newest_hub_modification
-from orchestration.main_job import raw_data_versions, requested
+from orchestration.demo import raw_data_versions, requested
 
 RAW_JOBS = ("hub_delta_job", "hub_popularity_job", "hub_sweep_job")
 

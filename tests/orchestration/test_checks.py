@@ -7,8 +7,8 @@ from datetime import datetime
 import dagster as dg
 import pytest
 
-from ingestion.ingest import MODELS_STREAM
-from ingestion.warehouse import connect, ensure_raw_schema, read_state, save_state
+from ingestion.stream_state import MODELS_STREAM, read_state, save_state
+from ingestion.warehouse import connect, ensure_raw_schema
 from orchestration.defs.checks import (
     MODEL_EDGES,
     edges_refer_to_known_models,

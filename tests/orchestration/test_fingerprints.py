@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from ingestion.fingerprints import RAW_FINGERPRINTS, raw_fingerprint, table_fingerprint
-from ingestion.warehouse import connect, ensure_raw_schema, transaction, write_models
+from ingestion.raw_writes import write_models
+from ingestion.warehouse import connect, ensure_raw_schema, transaction
 
 START = datetime(2025, 1, 1)
 

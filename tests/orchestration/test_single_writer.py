@@ -11,7 +11,7 @@ import time
 import duckdb
 
 from ingestion.config import PROJECT_ROOT
-from ingestion.local_hub import read_snapshot, serve
+from ingestion.localhub.server import read_snapshot, serve
 from orchestration.defs.resources import acquire_writer_lock
 
 # Raw ingestion (Python writes) plus a dbt model (the dbt subprocess writes): both kinds of writer.

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.config import PROJECT_ROOT
-from ingestion.local_hub import serve
+from ingestion.localhub.server import serve
 
 LINEAGE = [
     ("raw", "hub_models"),

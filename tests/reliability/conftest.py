@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.synthetic import generate, write_jsonl
+from ingestion.localhub.synthetic import generate, write_jsonl
 
 
 @dataclass(frozen=True)

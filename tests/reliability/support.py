@@ -18,10 +18,10 @@ import duckdb
 from ingestion.cards import fetch_cards
 from ingestion.config import PROJECT_ROOT
 from ingestion.hub_client import EXPAND_FIELDS, HubClient
-from ingestion.hub_faults import FaultPlan
 from ingestion.ingest import ingest_models
+from ingestion.localhub.faults import FaultPlan
+from ingestion.records import model_oid
 from ingestion.sweep import sweep_deletions
-from ingestion.warehouse import model_oid
 from tests.ingestion.ingestion_helpers import listed_fields
 
 # Fields a listing cannot refresh without a new commit: popularity (its own stream,

@@ -14,12 +14,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingestion.config import Settings
 from ingestion.hub_client import HubClient
-from ingestion.hub_store import HubStore
 from ingestion.importers import import_snapshot
 from ingestion.ingest import ingest_models
-from ingestion.local_hub import serve_store
-from ingestion.synthetic import generate, parse_hub_time
+from ingestion.localhub.server import serve_store
+from ingestion.localhub.store import HubStore
+from ingestion.localhub.synthetic import generate, parse_hub_time
 from tests.ingestion.ingestion_helpers import open_warehouse
 
 from .conftest import current_scale
@@ -160,9 +161,10 @@ def serve_corpus(corpus: Corpus):
 def dbt_build(warehouse: Path) -> None:
     result = subprocess.run(
         ["dbt", "build", "--resource-type", "seed", "--resource-type", "model"]
-        + ["--profiles-dir", ".", "--target-path", str(warehouse.parent / "target")],
+        + ["--profiles-dir", ".", "--target-path", str(warehouse.parent / "target")]
+        + ["--vars", Settings.from_env().with_warehouse(warehouse).dbt_vars()],
         cwd=DBT_PROJECT,
-        env=child_env(HUBGENOME_WAREHOUSE=str(warehouse)),
+        env=child_env(),
         capture_output=True,
         text=True,
         timeout=1800,

@@ -13,9 +13,9 @@ import pytest
 
 from ingestion.cards import BATCH_SIZE
 from ingestion.hub_client import HubClient
-from ingestion.ingest import PAGES_PER_COMMIT
-from ingestion.local_hub import serve
-from ingestion.warehouse import read_state
+from ingestion.listing import PAGES_PER_COMMIT
+from ingestion.localhub.server import serve
+from ingestion.stream_state import read_state
 from tests.ingestion.ingestion_helpers import open_warehouse
 
 from .conftest import current_scale
@@ -143,7 +143,7 @@ def test_an_io_error_inside_a_write_rolls_the_page_back_and_the_rerun_completes(
     with open_warehouse(warehouse) as con:
         # The 2nd batch of pages fails as it is staged (its one write to the model tables);
         # the failed listing then merges the pages committed before it
-        # (ingest.merge_committed_pages).
+        # (ModelDelta.merge_committed_pages).
         disk = FailingDisk(con, "insert into raw.hub_models_staged", 2)
         with pytest.raises(InjectedDiskError):
             run_pipeline(disk, client, scale.page_size)

@@ -16,8 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingestion.config import Settings
 from ingestion.hub_client import HubClient
-from ingestion.local_hub import serve
+from ingestion.localhub.server import serve
 from tests.ingestion.ingestion_helpers import open_warehouse
 
 from .conftest import current_scale
@@ -54,12 +55,14 @@ class DbtRun:
                 "model",
                 "--profiles-dir",
                 ".",
+                "--vars",
+                Settings.from_env().with_warehouse(workspace / WORK_FILE).dbt_vars(),
                 "--target-path",
                 str(target),
                 "--log-path",
                 str(target / "logs"),
             ],
-            env=child_env(HUBGENOME_WAREHOUSE=str(workspace / WORK_FILE)),
+            env=child_env(),
             cwd=DBT_PROJECT,
             stderr=subprocess.STDOUT,
         )

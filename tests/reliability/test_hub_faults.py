@@ -1,6 +1,6 @@
 """Ingestion against a misbehaving Hub ends with the warehouse equal to the Hub, exactly.
 
-Each scenario serves the synthetic ecosystem with one kind of fault (see `ingestion.hub_faults`),
+Each scenario serves the synthetic ecosystem with one kind of fault (`ingestion.localhub.faults`),
 runs the models delta, the deletion sweep and the card fetches, and compares every model's id,
 sha, payload and card with the local Hub's own state.
 """
@@ -13,9 +13,9 @@ import pytest
 
 from ingestion.hub_client import HubClient, HubUnavailableError, RetryPolicy
 from ingestion.ingest import ingest_models
-from ingestion.local_hub import serve
+from ingestion.localhub.server import serve
 from ingestion.popularity import refresh_popularity
-from ingestion.warehouse import read_state
+from ingestion.stream_state import read_state
 from tests.ingestion.ingestion_helpers import open_warehouse
 
 from .conftest import current_scale

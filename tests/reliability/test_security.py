@@ -19,9 +19,9 @@ import pytest
 
 from ingestion.config import PROJECT_ROOT
 from ingestion.hub_client import HubClient
-from ingestion.hub_store import HubStore
-from ingestion.local_hub import Access, serve, serve_store
-from ingestion.synthetic import generate
+from ingestion.localhub.server import Access, serve, serve_store
+from ingestion.localhub.store import HubStore
+from ingestion.localhub.synthetic import generate
 from orchestration.defs.ingestion.assets import hub_model_cards, hub_models
 from orchestration.defs.resources import HubResource, WarehouseResource
 from tests.ingestion.ingestion_helpers import open_warehouse
@@ -202,7 +202,7 @@ def test_the_local_hub_listens_on_loopback_only(tmp_path):
         serve(_small_snapshot(tmp_path), host="0.0.0.0")
 
     port_file = tmp_path / "port"
-    command = ["python", "-m", "ingestion.local_hub", "--synthetic", "30", "--port", "0"]
+    command = ["python", "-m", "ingestion.localhub.server", "--synthetic", "30", "--port", "0"]
     process = start([*command, "--port-file", str(port_file)])
     try:
         deadline = time.monotonic() + 60
@@ -215,7 +215,7 @@ def test_the_local_hub_listens_on_loopback_only(tmp_path):
 
 
 def _small_snapshot(tmp_path: Path) -> Path:
-    from ingestion.synthetic import write_jsonl
+    from ingestion.localhub.synthetic import write_jsonl
 
     path = tmp_path / "small.jsonl"
     if not path.exists():

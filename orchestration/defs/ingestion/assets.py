@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import dagster as dg
 import duckdb
-from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from ingestion.cards import DEFAULT_CONCURRENCY, fetch_cards
 from ingestion.fingerprints import raw_fingerprint
@@ -12,6 +11,7 @@ from ingestion.hub_client import HubClient
 from ingestion.ingest import DEFAULT_OVERLAP, ingest_models
 from ingestion.popularity import refresh_popularity
 from ingestion.sweep import MAX_DELETED_SHARE, sweep_deletions
+from orchestration.dagster_internals import DATA_VERSION_TAG
 from orchestration.defs.ingestion.keys import (
     HUB_MODEL_CARDS,
     HUB_MODEL_POPULARITY,
@@ -22,15 +22,6 @@ from orchestration.defs.ingestion.keys import (
 from orchestration.defs.resources import HubResource, WarehouseResource
 
 KINDS = {"duckdb", "huggingface"}
-
-
-class DeltaConfig(dg.Config):
-    overlap_hours: float = DEFAULT_OVERLAP.total_seconds() / 3600
-    page_size: int | None = None  # None: the Hub's default (1000)
-
-
-class CardsConfig(dg.Config):
-    concurrency: int = DEFAULT_CONCURRENCY
 
 
 class ListingConfig(dg.Config):
@@ -84,6 +75,12 @@ def _row_count(warehouse: WarehouseResource, table: str, where: str = "true") ->
     return count
 
 
+class DeltaConfig(dg.Config):
+    overlap_hours: float = DEFAULT_OVERLAP.total_seconds() / 3600
+    page_size: int | None = None  # None: the Hub's default (1000)
+    card_concurrency: int = DEFAULT_CONCURRENCY
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -99,16 +96,40 @@ def _row_count(warehouse: WarehouseResource, table: str, where: str = "true") ->
             kinds=KINDS,
             group_name="raw",
         ),
+        dg.AssetSpec(
+            HUB_MODEL_CARDS,
+            deps=[HUB_MODELS],
+            description="README.md of every new or changed model version, stored once per "
+            "content hash; raw.hub_card_fetches says ok / missing (404) / failed (retried) / "
+            "denied.",
+            kinds=KINDS,
+            group_name="raw",
+        ),
     ],
+    can_subset=True,
     pool="duckdb",
 )
-def hub_models(
+def hub_delta(
     context: dg.AssetExecutionContext,
     config: DeltaConfig,
     hub: HubResource,
     warehouse: WarehouseResource,
 ):
-    """List the Hub's models changed since the watermark into `raw`, page by page, resumably."""
+    """List the models changed since the watermark into `raw`, then fetch their new cards.
+
+    One step, and `raw/hub_models` is reported last: while its materialization is pending,
+    everything derived waits (`in_progress`), so one automation run takes the whole delta.
+    """
+    selected = context.selected_asset_keys
+    results = []
+    if selected & {HUB_MODELS, HUB_MODEL_VERSIONS}:
+        results += list_models(context, config, hub, warehouse, selected)
+    if HUB_MODEL_CARDS in selected:
+        results.insert(0, fetch_new_cards(context, config, hub, warehouse))
+    yield from results
+
+
+def list_models(context, config: DeltaConfig, hub, warehouse, selected) -> list:
     with warehouse.connect() as con:
         result = ingest_models(
             con,
@@ -125,7 +146,7 @@ def hub_models(
         versions_version = _data_version(con, "hub_model_versions")
     if result.quarantined:
         context.log.warning(f"{result.quarantined} records quarantined: see raw.quarantine")
-    yield dg.MaterializeResult(
+    models = dg.MaterializeResult(
         asset_key=HUB_MODELS,
         data_version=_shared_table_version(context.instance, HUB_MODELS, models_fingerprint),
         metadata={
@@ -142,32 +163,26 @@ def hub_models(
             "listed_back_to": str(result.stop_before or "the beginning (full listing)"),
         },
     )
-    yield dg.MaterializeResult(
+    version_rows = dg.MaterializeResult(
         asset_key=HUB_MODEL_VERSIONS,
         data_version=versions_version,
         metadata={"dagster/row_count": versions, "rows_added": result.added + result.changed},
     )
+    return [
+        result
+        for key, result in ((HUB_MODEL_VERSIONS, version_rows), (HUB_MODELS, models))
+        if key in selected
+    ]
 
 
-@dg.asset(
-    key=HUB_MODEL_CARDS,
-    deps=[HUB_MODELS],
-    description="README.md of every new or changed model version, stored once per content "
-    "hash; raw.hub_card_fetches says ok / missing (404) / failed (retried) / denied.",
-    kinds=KINDS,
-    group_name="raw",
-    pool="duckdb",
-)
-def hub_model_cards(
-    context: dg.AssetExecutionContext,
-    config: CardsConfig,
-    hub: HubResource,
-    warehouse: WarehouseResource,
-) -> dg.MaterializeResult:
+def fetch_new_cards(context, config: DeltaConfig, hub, warehouse) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        result = fetch_cards(con, _client(hub), concurrency=config.concurrency, logger=context.log)
+        result = fetch_cards(
+            con, _client(hub), concurrency=config.card_concurrency, logger=context.log
+        )
         data_version = _data_version(con, "hub_model_cards", "hub_card_fetches")
     return dg.MaterializeResult(
+        asset_key=HUB_MODEL_CARDS,
         data_version=data_version,
         metadata={
             "dagster/row_count": _row_count(warehouse, "hub_model_cards"),

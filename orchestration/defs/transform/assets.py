@@ -1,10 +1,11 @@
 """All dbt models, tests and seeds as Dagster assets."""
 
-import os
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from ingestion.config import settings
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.transform.project import DBT_BUILD_ARGS, dbt_project
 from orchestration.defs.transform.translator import HubDbtTranslator
@@ -28,8 +29,11 @@ def hubgenome_dbt_models(
     warehouse: WarehouseResource,
     config: DbtBuildConfig,
 ):
-    # dbt runs as a subprocess that inherits the environment: point it at this run's warehouse.
-    os.environ["HUBGENOME_WAREHOUSE"] = warehouse.path
+    # dbt writes this run's warehouse (the resource's, which a test or the demo may point
+    # elsewhere than the settings do).
+    dbt_vars = settings().with_warehouse(Path(warehouse.path)).dbt_vars()
+    args = [*DBT_BUILD_ARGS, "--vars", dbt_vars]
+    if config.full_refresh:
+        args.append("--full-refresh")
     # Row counts and column metadata are not fetched: those calls hold the DuckDB file open.
-    args = [*DBT_BUILD_ARGS, "--full-refresh"] if config.full_refresh else [*DBT_BUILD_ARGS]
     yield from dbt.cli(args, context=context).stream()

@@ -14,7 +14,7 @@ text}` lines, the format of `../shared/hub_fixtures/`) with what `huggingface_hu
 The ecosystem changes as the clock advances (`--clock`, `POST /admin/clock`); faults are chosen
 per run (`--fault`, `PUT /admin/faults`, see `hub_faults`). `docs/local-hub.md` has it all.
 
-Run: `python -m ingestion.local_hub --source data/hub/synthetic.jsonl.gz --port 8765`.
+Run: `python -m ingestion.localhub.server --source data/hub/synthetic.jsonl.gz --port 8765`.
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
-from ingestion import synthetic
 from ingestion.config import PROJECT_ROOT
-from ingestion.hub_faults import FaultPlan, RequestInfo
-from ingestion.hub_store import (
+from ingestion.hub_client import DEFAULT_LIST_FIELDS
+from ingestion.localhub import synthetic
+from ingestion.localhub.faults import FaultPlan, RequestInfo
+from ingestion.localhub.store import (
     SORT_FIELDS,
     EvolutionRates,
     HubStore,
@@ -55,20 +56,6 @@ from ingestion.hub_store import (
 
 __all__ = ["HubStore", "LocalHubServer", "read_snapshot", "serve", "serve_store"]
 
-# Fields the list endpoint returns when neither `expand` nor `full` is given (as the Hub does).
-DEFAULT_LIST_FIELDS = (
-    "_id",
-    "id",
-    "likes",
-    "trendingScore",
-    "private",
-    "downloads",
-    "tags",
-    "pipeline_tag",
-    "library_name",
-    "createdAt",
-    "modelId",
-)
 FULL_EXTRA_FIELDS = ("author", "sha", "lastModified", "gated", "disabled", "siblings")
 # What `expand` accepts (huggingface_hub's ExpandModelProperty_T).
 EXPANDABLE = frozenset(
@@ -639,12 +626,12 @@ def serve(
 def start_process(
     source: Path, *options: str, quiet: bool = False, timeout: float = 120
 ) -> tuple[subprocess.Popen, str]:
-    """Run `python -m ingestion.local_hub --source SOURCE *options` on a free loopback port.
+    """Run `python -m ingestion.localhub.server --source SOURCE *options` on a free loopback port.
 
     Returns the process and its base URL once the server is listening.
     """
     port_file = Path(tempfile.mkdtemp()) / "port"
-    command = [sys.executable, "-m", "ingestion.local_hub", "--source", str(source), *options]
+    command = [sys.executable, "-m", "ingestion.localhub.server", "--source", str(source), *options]
     command += ["--port", "0", "--port-file", str(port_file)]
     output = subprocess.DEVNULL if quiet else None
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=output)

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ingestion import synthetic
+from ingestion.localhub import synthetic
 
 SORT_FIELDS = ("lastModified", "createdAt", "downloads", "likes", "trendingScore")
 _TIME_FIELDS = ("lastModified", "createdAt")

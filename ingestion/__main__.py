@@ -1,0 +1,5 @@
+"""`python -m ingestion ...` is `hubgenome ...`."""
+
+from ingestion.cli import run
+
+run()
