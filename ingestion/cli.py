@@ -37,7 +37,7 @@ import httpx2
 from huggingface_hub.errors import HfHubHTTPError
 
 from ingestion.config import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, hf_token, settings
-from ingestion.hub_client import HubClient, HubUnavailableError
+from ingestion.hub_client import HubClient, HubUnavailableError, RetryPolicy
 
 log = logging.getLogger("hubgenome")
 
@@ -142,6 +142,12 @@ def _writer_options(parser: argparse.ArgumentParser, config: Settings) -> None:
 def _hub_options(parser: argparse.ArgumentParser, config: Settings) -> None:
     parser.add_argument(
         "--endpoint", type=hub_url, default=config.hub_endpoint, help="the Hub (HF_ENDPOINT)"
+    )
+    parser.add_argument(
+        "--max-attempts",
+        type=positive_int,
+        default=RetryPolicy.max_attempts,
+        help="tries per Hub request (5xx, 429, dropped connections) before giving up",
     )
 
 
@@ -296,7 +302,7 @@ def _writer(args: argparse.Namespace, config: Settings):
 
 
 def _client(args: argparse.Namespace) -> HubClient:
-    return HubClient(args.endpoint, hf_token())
+    return HubClient(args.endpoint, hf_token(), RetryPolicy(max_attempts=args.max_attempts))
 
 
 def _models(args: argparse.Namespace, config: Settings) -> int:

@@ -130,20 +130,16 @@ class Watcher:
     def active_runs(self) -> list[dg.DagsterRun]:
         return list(self.instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES)))
 
+    def latest(self) -> dict[dg.AssetKey, float]:
+        """When each asset was last materialized (never: absent)."""
+        events = self.instance.get_latest_materialization_events(sorted(self.every_asset))
+        return {key: event.timestamp for key, event in events.items() if event is not None}
+
     def materialized_since(self, moment: float) -> set[dg.AssetKey]:
-        built = set()
-        for key in self.every_asset:
-            event = self.instance.get_latest_materialization_event(key)
-            if event is not None and event.timestamp >= moment:
-                built.add(key)
-        return built
+        return {key for key, when in self.latest().items() if when >= moment}
 
     def never_materialized(self) -> set[dg.AssetKey]:
-        return {
-            key
-            for key in self.every_asset
-            if self.instance.get_latest_materialization_event(key) is None
-        }
+        return self.every_asset - set(self.latest())
 
     def report_runs(self, moment: float) -> None:
         """Print each run the daemon finished since `moment`; stop the demo on a failure."""
@@ -168,14 +164,14 @@ class Watcher:
 
 
 def wait_until(done, watcher: Watcher, daemon: Daemon, since: float, timeout: float, what: str):
-    """Poll `done()` every second, printing finished runs; a bounded wait."""
+    """Poll `done()` every 2 s, printing finished runs; a bounded wait."""
     deadline = time.monotonic() + timeout
     while not done():
         daemon.check_alive()
         watcher.report_runs(since)
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(1)
+        time.sleep(2)
     watcher.report_runs(since)
 
 
