@@ -193,9 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timeout", type=float, default=1800, help="seconds each step may take at most"
     )
+    parser.add_argument(
+        "--hub-dir", type=Path, default=PROJECT_ROOT / "data" / "hub", help="synthetic snapshots"
+    )
     args = parser.parse_args(argv)
     config = settings()
-    snapshot = PROJECT_ROOT / "data" / "hub" / f"synthetic-{args.models}-seed{args.seed}.jsonl.gz"
+    snapshot = args.hub_dir / f"synthetic-{args.models}-seed{args.seed}.jsonl.gz"
     if not snapshot.exists():
         count = write_jsonl(generate(args.models, args.seed), snapshot)
         print(f"generated {count} synthetic models into {snapshot}")

@@ -6,13 +6,12 @@ import re
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DbtCliResource
 
 from ingestion.localhub.server import read_snapshot
-from orchestration.defs.ingestion.assets import hub_models
+from orchestration.defs.ingestion.assets import hub_delta
 from orchestration.defs.resources import HubResource, WarehouseResource
 from orchestration.defs.transform.assets import hubgenome_dbt_models
-from orchestration.defs.transform.project import dbt_project
+from orchestration.defs.transform.project import dbt_resource
 
 PRECEDENCE = {"finetune": 1, "quantized": 2, "adapter": 3, "merge": 4}
 TYPED_TAG = re.compile(r"^base_model:(finetune|adapter|quantized|merge):(.+)$")
@@ -35,11 +34,11 @@ def expected_edges(snapshot) -> dict[tuple[str, str], str]:
 
 def materialize_all(endpoint: str, warehouse_path) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [hub_models, hubgenome_dbt_models],
+        [hub_delta, hubgenome_dbt_models],
         resources={
             "hub": HubResource(endpoint=endpoint),
             "warehouse": WarehouseResource(path=str(warehouse_path)),
-            "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=dbt_project.project_dir),
+            "dbt": dbt_resource(),
         },
         instance=dg.DagsterInstance.ephemeral(),
     )

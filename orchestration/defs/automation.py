@@ -15,9 +15,10 @@ import warnings
 import dagster as dg
 
 from ingestion.config import settings
+from orchestration.dagster_internals import CachingStaleStatusResolver, StaleStatus
 from orchestration.defs.ingestion.keys import HUB_MODEL_POPULARITY, HUB_MODEL_SWEEP
 
-DERIVED_LAYERS = ("staging", "intermediate", "marts", "analytics", "reports")
+DERIVED_LAYERS = ("staging", "intermediate", "marts", "analytics", "published")
 RAW_LAYER = dg.AssetSelection.key_prefixes("raw")
 # Raw assets that only a daily schedule produces: nothing waits for their first run.
 SCHEDULED_ROOTS = dg.AssetSelection.assets(HUB_MODEL_SWEEP, HUB_MODEL_POPULARITY)
@@ -46,16 +47,58 @@ def any_deps_changed() -> dg.AutomationCondition:
     return (raw_changed | AC.any_deps_updated().ignore(RAW_LAYER)).with_label("any_deps_changed")
 
 
+class InputsChanged(dg.AutomationCondition):
+    """True while an input's data version differs from the one the asset was last built from
+    (Dagster's own stale status, from the provenance each materialization records).
+
+    A state, not an event: Dagster's `data_version_changed()` and `newly_updated()` are true
+    for one tick, and `since_last_handled()` drops a trigger that lands on the same tick as the
+    asset's own update, so a Hub delta finishing just after a refresh run was lost for good.
+    Needs the automation sensor to run in the code server (`use_user_code_server=True`).
+    """
+
+    @property
+    def name(self) -> str:
+        return "inputs_changed"
+
+    @property
+    def description(self) -> str:
+        return "an input's data version differs from the one it was built from"
+
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        status = _stale_resolver(context).get_status(context.key)
+        true_subset = (
+            context.candidate_subset if status == StaleStatus.STALE else context.get_empty_subset()
+        )
+        return dg.AutomationResult(context=context, true_subset=true_subset)
+
+
+_resolvers: dict[int, CachingStaleStatusResolver] = {}
+
+
+def _stale_resolver(context: dg.AutomationContext) -> CachingStaleStatusResolver:
+    """One resolver per evaluation (its caches span every asset of the tick)."""
+    view = context.asset_graph_view
+    if id(view) not in _resolvers:
+        _resolvers.clear()
+        _resolvers[id(view)] = CachingStaleStatusResolver(
+            instance=view.instance, asset_graph=context.asset_graph, loading_context=view
+        )
+    return _resolvers[id(view)]
+
+
 def refresh_on_upstream_change() -> dg.AutomationCondition:
     """Build when missing, rebuild when an input changed or the code did, in one run per change.
 
-    - `missing() & ~execution_failed()`: an asset that was never built is requested as soon as
-      its inputs exist, on a first install too (Dagster's `newly_missing()` would skip assets
-      that were missing before the condition was first evaluated); one whose build failed is
-      not retried every tick, but with the next change of its inputs or code.
-    - `any_deps_changed()` counts parents that will be requested on the same tick, so a change
-      requests every affected layer at once, and the automation sensor launches them together
-      in one run, in dependency order.
+    - `missing()`: an asset never built is requested as soon as its inputs exist, on a first
+      install too (Dagster's `newly_missing()` skips assets missing before the condition was
+      first evaluated, so the dbt seeds were never built).
+    - `InputsChanged()`: a state, so no change is lost (see the class); with
+      `any_deps_match(will_be_requested())`, every layer below a change is requested on the
+      same tick and the automation sensor launches them together in one run.
+    - `~execution_failed()`: a build that failed is not retried every tick; the edge-triggered
+      `any_deps_changed().since_last_handled()` retries it with the next change of its inputs
+      (or `code_version_changed()` with its code).
     - Never while a parent is missing, except the raw assets only a daily schedule produces
       (`SCHEDULED_ROOTS`: their tables exist, empty, from the first connection), nor while
       a parent or the asset itself is being built.
@@ -63,7 +106,10 @@ def refresh_on_upstream_change() -> dg.AutomationCondition:
     AC = dg.AutomationCondition
     return (
         (
-            (AC.missing() & ~AC.execution_failed()).with_label("missing_and_not_failed")
+            (
+                (AC.missing() | InputsChanged() | AC.any_deps_match(AC.will_be_requested()))
+                & ~AC.execution_failed()
+            ).with_label("missing_or_inputs_changed_and_not_failed")
             | (AC.code_version_changed() | any_deps_changed()).since_last_handled()
         )
         & ~AC.any_deps_missing().ignore(SCHEDULED_ROOTS)
@@ -113,6 +159,7 @@ warehouse_automation = dg.AutomationConditionSensorDefinition(
     target=dg.AssetSelection.all(),
     default_status=SENSOR_STATUS,
     minimum_interval_seconds=settings().automation_interval_seconds,
+    use_user_code_server=True,  # `InputsChanged` is Python, evaluated where the code is
     description="Refreshes every derived asset whose inputs changed (raw -> staging -> marts -> "
     "analytics), and nothing else.",
 )

@@ -8,6 +8,7 @@ import dagster as dg
 
 from ingestion.localhub.server import serve
 from ingestion.localhub.store import advance_by
+from orchestration.dagster_internals import DATA_VERSION_TAG
 
 # Small on purpose: these tests are about what runs when, not about volume.
 ORCHESTRATION_ECOSYSTEM = 300
@@ -40,3 +41,22 @@ def run_job(definitions: dg.Definitions, name: str, instance: dg.DagsterInstance
 
 def materialized_keys(result) -> set[dg.AssetKey]:
     return {event.asset_key for event in result.get_asset_materialization_events()}
+
+
+def requested(evaluation) -> set[dg.AssetKey]:
+    """Asset keys an automation evaluation asks to materialize."""
+    return {
+        result.key
+        for result in evaluation.results
+        if isinstance(result.key, dg.AssetKey) and result.true_subset.size
+    }
+
+
+def raw_data_versions(instance, keys) -> dict:
+    """The data version (stored-content fingerprint) of each raw asset's latest materialization."""
+    versions = {}
+    for key in keys:
+        if key.path[0] == "raw":
+            event = instance.get_latest_materialization_event(key)
+            versions[key] = event and event.asset_materialization.tags.get(DATA_VERSION_TAG)
+    return versions

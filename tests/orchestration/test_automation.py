@@ -15,13 +15,14 @@ from orchestration_support import (
     advance_days,
     load_definitions,
     materialized_keys,
+    raw_data_versions,
+    requested,
     run_job,
     serve_evolving,
 )
 
-from orchestration.defs.ingestion.keys import HUB_MODEL_SWEEP, HUB_MODELS
+from orchestration.defs.ingestion.keys import HUB_MODEL_POPULARITY, HUB_MODEL_SWEEP, HUB_MODELS
 from orchestration.defs.sensors import hub_delta_sensor, newest_hub_modification
-from orchestration.demo import raw_data_versions, requested
 
 RAW_JOBS = ("hub_delta_job", "hub_popularity_job", "hub_sweep_job")
 
@@ -134,12 +135,14 @@ def scenario(small_snapshot, tmp_path_factory):
         state.hub.server_close()
 
 
-def test_every_derived_layer_is_automated_and_raw_is_not(scenario):
+def test_every_derived_layer_is_automated_and_raw_only_for_a_first_install(scenario):
     for key in scenario.graph.materializable_asset_keys:
         node = scenario.graph.get(key)
         layer = key.path[0]
         assert node.group_name == layer, key
-        if layer == "raw":
+        if key in (HUB_MODEL_SWEEP, HUB_MODEL_POPULARITY):
+            assert node.automation_condition.get_label() == "first_install", key
+        elif layer == "raw":
             assert node.automation_condition is None, key
         else:
             assert node.automation_condition is not None, key
@@ -196,6 +199,20 @@ def test_the_delta_sensor_runs_only_when_the_hub_moved(scenario):
     assert scenario.changes > 0
     moved = scenario.sensor_after_advance
     assert isinstance(moved, dg.RunRequest)
-    assert moved.run_key == scenario.newest_after_advance.isoformat()
-    assert moved.run_key > scenario.sensor_before_build.run_key
+    newest = moved.tags["hubgenome/hub_newest_last_modified"]
+    assert newest == scenario.newest_after_advance.isoformat()
+    assert newest > scenario.sensor_before_build.tags["hubgenome/hub_newest_last_modified"]
+    # No run key: a warehouse rebuilt from scratch must be able to list the same Hub again.
+    assert moved.run_key is None
     assert isinstance(scenario.sensor_after_delta, dg.SkipReason)
+
+
+def test_the_delta_sensor_waits_while_a_delta_run_is_active(scenario):
+    job = scenario.defs.resolve_job_def("hub_delta_job")
+    queued = scenario.instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
+    try:
+        decision = scenario.sensor_tick()
+        assert isinstance(decision, dg.SkipReason)
+        assert queued.run_id in decision.skip_message
+    finally:
+        scenario.instance.delete_run(queued.run_id)

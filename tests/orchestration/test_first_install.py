@@ -11,7 +11,7 @@ from functools import cached_property
 
 import dagster as dg
 import pytest
-from orchestration_support import advance_days, load_definitions, serve_evolving
+from orchestration_support import advance_days, load_definitions, requested, serve_evolving
 
 from orchestration.defs.ingestion.keys import (
     HUB_MODEL_CARDS,
@@ -25,14 +25,6 @@ from orchestration.defs.sensors import hub_delta_sensor
 MAX_TICKS = 4
 REPORT = dg.AssetKey(["analytics", "reproduction_report"])
 DELTA_KEYS = {HUB_MODELS, HUB_MODEL_VERSIONS, HUB_MODEL_CARDS}
-
-
-def requested(evaluation) -> set[dg.AssetKey]:
-    return {
-        result.key
-        for result in evaluation.results
-        if isinstance(result.key, dg.AssetKey) and result.true_subset.size
-    }
 
 
 class FirstInstall:
@@ -118,16 +110,26 @@ class FirstInstall:
         return refreshed, rebuilt
 
     @cached_property
+    def back_to_back(self) -> set[dg.AssetKey]:
+        """A change ingested right after the refresh of the previous one, before any tick saw
+        that refresh land: the tick sees both the refresh and the new data at once."""
+        self.change  # noqa: B018
+        assert advance_days(self.hub, 2) > 0
+        assert isinstance(self.sensor_tick(), dg.RunRequest)
+        return self.tick()
+
+    @cached_property
     def failure(self) -> tuple[set[dg.AssetKey], set[dg.AssetKey], set[dg.AssetKey]]:
         """A change whose refresh fails at the report; two idle ticks; then the next change."""
-        self.change  # noqa: B018
-        advance_days(self.hub, 2)
-        self.sensor_tick()
+        self.back_to_back  # noqa: B018
+        assert advance_days(self.hub, 2) > 0
+        assert isinstance(self.sensor_tick(), dg.RunRequest)
         unwritable = self.tmp_path / "a-file-not-a-folder"
         unwritable.write_text("")
         config = {"config": {"out_dir": str(unwritable)}}
         failing = dg.RunConfig(ops={"analytics__reproduction_report": config})
         failed = self.tick(run_config=failing)
+        assert REPORT in failed, failed
         assert not self.runs[-1][1], "the refresh with the report's folder a file should fail"
         idle_after_failure = self.tick() | self.tick()
         advance_days(self.hub, 2)
@@ -136,7 +138,7 @@ class FirstInstall:
 
     def latest(self, key: dg.AssetKey):
         event = self.instance.get_latest_materialization_event(key)
-        return event and event.storage_id
+        return event and event.timestamp
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +190,14 @@ def test_a_hub_change_requests_exactly_the_affected_assets_in_one_run(install):
     assert untouched_seeds and not (untouched_seeds & rebuilt)
     assert HUB_MODEL_POPULARITY not in rebuilt and HUB_MODEL_SWEEP not in rebuilt
     assert rebuilt == refreshed | DELTA_KEYS  # the delta run, then one automation run
+    assert install.runs[-1] == (refreshed, True)
+
+
+def test_a_change_right_after_a_refresh_is_not_lost(install):
+    """Dagster's edge conditions dropped it: the new data and the refresh's own update are seen
+    on the same tick, and `since_last_handled()` lets the update win (`InputsChanged`)."""
+    refreshed = install.back_to_back
+    assert REPORT in refreshed and dg.AssetKey(["marts", "dim_models"]) in refreshed
     assert install.runs[-1] == (refreshed, True)
 
 

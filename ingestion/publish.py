@@ -1,0 +1,125 @@
+"""Write-audit-publish: analysts read a published copy of the marts, never the warehouse.
+
+After a build whose models and tests passed, `publish` copies the analyst-facing schemas
+(`marts`, seeds included, and `analytics`) with their comments into a new DuckDB file under
+`<published>.builds/`, then swaps the `published` path (a symlink) to it in one atomic rename.
+So:
+- a reader never holds the warehouse file, and never makes a refresh fail;
+- a reader sees one whole build that passed, never a half-built one or one that failed;
+- a reader with the file open keeps its snapshot (Linux keeps an unlinked file readable);
+- the last `KEEP_BUILDS` builds are kept, older ones removed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+PUBLISHED_SCHEMAS = ("marts", "analytics")
+KEEP_BUILDS = 3
+
+
+@dataclass
+class Published:
+    path: Path
+    build: Path
+    tables: int
+    rows: int
+    seconds: float
+
+
+def published_path(warehouse: Path) -> Path:
+    """Where analysts open the published copy of `warehouse`: beside it."""
+    return warehouse.with_name(warehouse.stem + ".published.duckdb")
+
+
+def builds_folder(published: Path) -> Path:
+    return published.with_name(published.name + ".builds")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def publish(con: duckdb.DuckDBPyConnection, published: Path, build_id: str) -> Published:
+    """Copy the published schemas of the warehouse `con` writes into a new build file and
+    point `published` at it. `con` must hold the writer lock (a run's connection)."""
+    started = time.monotonic()
+    folder = builds_folder(published)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    build = folder / f"{stamp}-{build_id[:12]}.duckdb"
+    tables = con.execute(
+        """
+        select schema_name, table_name, comment from duckdb_tables()
+        where database_name = current_database() and schema_name in $schemas
+          and not temporary
+        order by all
+        """,
+        {"schemas": list(PUBLISHED_SCHEMAS)},
+    ).fetchall()
+    columns = con.execute(
+        """
+        select schema_name, table_name, column_name, comment from duckdb_columns()
+        where database_name = current_database() and schema_name in $schemas
+          and comment is not null
+        """,
+        {"schemas": list(PUBLISHED_SCHEMAS)},
+    ).fetchall()
+    warehouse = con.execute("select current_database()").fetchone()[0]
+    con.execute("attach $path as published_build", {"path": str(build)})
+    rows = 0
+    try:
+        for schema in PUBLISHED_SCHEMAS:
+            con.execute(f"create schema if not exists published_build.{schema}")
+        for schema, table, comment in tables:
+            source = f"{_quoted(warehouse)}.{schema}.{_quoted(table)}"
+            target = f"published_build.{schema}.{_quoted(table)}"
+            con.execute(f"create table {target} as select * from {source}")
+            rows += con.execute(f"select count(*) from {target}").fetchone()[0]
+            if comment:
+                con.execute(f"comment on table {target} is {_literal(comment)}")
+        for schema, table, column, comment in columns:
+            target = f"published_build.{schema}.{_quoted(table)}.{_quoted(column)}"
+            con.execute(f"comment on column {target} is {_literal(comment)}")
+        con.execute("checkpoint published_build")
+    finally:
+        con.execute("detach published_build")
+    _point(published, build)
+    _prune(folder, keep=build)
+    return Published(published, build, len(tables), rows, time.monotonic() - started)
+
+
+def _point(published: Path, build: Path) -> None:
+    """Make `published` a symlink to `build`, atomically (rename over the old link)."""
+    staging = published.with_name(f".{published.name}.{os.getpid()}.link")
+    staging.unlink(missing_ok=True)
+    staging.symlink_to(os.path.relpath(build, published.parent))
+    os.replace(staging, published)
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    builds = sorted(folder.glob("*.duckdb"))
+    for old in builds[:-KEEP_BUILDS]:
+        if old != keep:
+            old.unlink(missing_ok=True)
+            old.with_name(old.name + ".wal").unlink(missing_ok=True)
+
+
+def published_build(published: Path) -> Path | None:
+    """The build file `published` points at, or None before the first publish."""
+    return published.resolve() if published.is_symlink() and published.exists() else None
+
+
+def open_published(published: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published marts (for analysts and tests)."""
+    return duckdb.connect(str(published), read_only=True)
