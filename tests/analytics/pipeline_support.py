@@ -1,0 +1,59 @@
+"""The whole pipeline through Dagster for the end-to-end analytics tests."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import pandas as pd
+from dagster_dbt import DbtCliResource
+
+from orchestration.defs.ingestion.assets import hub_model_cards, hub_models
+from orchestration.defs.resources import HubResource, WarehouseResource
+from orchestration.defs.transform.project import dbt_project
+from orchestration.reproduce_paper import BUILD_AND_REPORT, analytics_run_config
+
+FIGURES = (
+    "similarity_by_configuration",
+    "similarity_pooled_by_relationship",
+    "ecosystem_summary",
+    "created_at_histogram",
+    "families_over_time",
+    "licenses_transition_graph",
+    "languages_transition_graph",
+    "pipeline_tag_transition_graph",
+    "library_name_transition_graph",
+    "parent_vs_child_by_relation",
+    "family_trees",
+)
+
+
+def run_pipeline(endpoint: str, warehouse, relations=("finetune",), n_samples: int = 400):
+    """The Hub listing, the cards, dbt, the analytics and the report, in one Dagster run."""
+    return dg.materialize(
+        [hub_models, hub_model_cards, *BUILD_AND_REPORT],
+        resources={
+            "hub": HubResource(endpoint=endpoint),
+            "warehouse": WarehouseResource(path=str(warehouse)),
+            "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=dbt_project.project_dir),
+        },
+        run_config=analytics_run_config(
+            relations=relations, n_samples=n_samples, resamples=500, fit_sample=5000
+        ),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+
+
+def read(warehouse, sql: str) -> pd.DataFrame:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+def net_flow(transitions: pd.DataFrame, trait: str, into: set[str]) -> tuple[int, int]:
+    """Transitions from outside `into` to inside it, and back."""
+    rows = transitions[transitions["trait"] == trait]
+    inward = rows[~rows["from_value"].isin(into) & rows["to_value"].isin(into)]
+    outward = rows[rows["from_value"].isin(into) & ~rows["to_value"].isin(into)]
+    return int(inward["n_transitions"].sum()), int(outward["n_transitions"].sum())
