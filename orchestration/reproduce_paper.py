@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from ingestion.config import settings
 from ingestion.importers import import_snapshot
@@ -32,7 +31,7 @@ from orchestration.defs.analytics.assets import (
 )
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.transform.assets import hubgenome_dbt_models
-from orchestration.defs.transform.project import dbt_project
+from orchestration.defs.transform.project import dbt_resource
 
 BUILD_AND_REPORT = [
     hubgenome_dbt_models,
@@ -96,7 +95,7 @@ def reproduce(
         BUILD_AND_REPORT,
         resources={
             "warehouse": WarehouseResource(path=str(warehouse)),
-            "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=dbt_project.project_dir),
+            "dbt": dbt_resource(),
         },
         run_config=analytics_run_config(
             n_samples=n_samples, resamples=resamples, data_caveat=caveat

@@ -10,9 +10,11 @@ from __future__ import annotations
 import ast
 import csv
 
+import dagster as dg
 import pytest
 from pipeline_support import read
 
+from ingestion.localhub.synthetic import generate, write_jsonl
 from ingestion.paper_csv import (
     PAPER_CSV_COLUMNS,
     NotPaperCsv,
@@ -20,7 +22,6 @@ from ingestion.paper_csv import (
     main,
     write_paper_csv,
 )
-from ingestion.synthetic import generate, write_jsonl
 from orchestration.reproduce_paper import reproduce
 
 # Python-repr list columns: tags, and those derived from them (regions ... languages).
@@ -84,15 +85,15 @@ def test_the_command_line_writes_the_papers_format_from_a_snapshot(tmp_path):
 
 
 @pytest.mark.slow
-def test_one_command_reproduces_the_report_from_the_papers_csv(tmp_path, monkeypatch):
+def test_one_command_reproduces_the_report_from_the_papers_csv(tmp_path):
     records = list(generate(600, seed=9, messes=False))
     csv_path = tmp_path / "ai_ecosystem_withmodelcards.csv"
     write_paper_csv(records, csv_path)
     warehouse = tmp_path / "paper" / "warehouse.duckdb"
     warehouse.parent.mkdir()
-    monkeypatch.setenv("HUBGENOME_WAREHOUSE", str(warehouse))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    result, report_path = reproduce(csv_path, warehouse, n_samples=200, resamples=200)
+    result, report_path = reproduce(
+        csv_path, warehouse, dg.DagsterInstance.ephemeral(), n_samples=200, resamples=200
+    )
     assert result.success
     assert report_path == warehouse.parent / "reports" / "report.md"
     report = report_path.read_text()
