@@ -1,7 +1,9 @@
 """Sample related pairs from the family forest, as the paper's local configurations do.
 
 The forest is built in SQL from `marts.fct_model_edges` restricted to the relations in use
-(the paper's similarity figures use the finetune graph). Each child keeps one parent (its
+(the paper's similarity figures use the finetune graph) under an edge rule: `paper` (its
+`base_model:` tags only, relation from typed tags: `in_paper_graph`, `paper_relation`) or
+`ours` (tags and cardData: `relation`). Each child keeps one parent (its
 family's primary parent when that edge is in use), so the graph is a forest as in the paper.
 Every configuration of paper-notes section 3.2 is a weighted draw with replacement: DuckDB
 computes cumulative weights and an ASOF join maps seeded uniform draws (numpy, registered as
@@ -23,9 +25,9 @@ with in_use as (
     from marts.fct_model_edges as e
     join marts.dim_model_family as child on child.model_id = e.child_id
     join marts.dim_model_family as parent on parent.model_id = e.parent_id
-    where e.parent_in_hub
+    where {edge_filter}
       and not e.is_self_loop
-      and list_contains($relations::varchar[], coalesce(e.relation, 'untyped'))
+      and list_contains($relations::varchar[], coalesce({relation}, 'untyped'))
       and not coalesce(child.is_in_cycle, false)
       and not coalesce(parent.is_in_cycle, false)
     qualify row_number() over (
@@ -219,9 +221,22 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None)
     return con.execute(sql, params or {}).fetchall()[0][0]
 
 
-def build_forest(con: duckdb.DuckDBPyConnection, relations: list[str]) -> dict[str, int]:
+# Edge rule -> (which edges, which relation column).
+EDGE_RULES = {
+    "paper": ("e.in_paper_graph", "e.paper_relation"),
+    "ours": ("e.parent_in_hub", "e.relation"),
+}
+
+
+def build_forest(
+    con: duckdb.DuckDBPyConnection, relations: list[str], edge_rule: str = "paper"
+) -> dict[str, int]:
     """Create the temp tables of the forest in use; return its size."""
+    if edge_rule not in EDGE_RULES:
+        raise ValueError(f"edge_rule must be one of {sorted(EDGE_RULES)}, not {edge_rule!r}")
+    edge_filter, relation = EDGE_RULES[edge_rule]
     first, *rest = (part for part in FOREST_SQL.split(";") if part.strip())
+    first = first.format(edge_filter=edge_filter, relation=relation)
     con.execute(first, {"relations": list(relations)})
     for statement in rest:
         con.execute(statement)

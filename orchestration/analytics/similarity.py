@@ -1,10 +1,18 @@
-"""Genetic similarity of relatives: the paper's metrics on two "DNA" texts, plus trait Jaccard.
+"""Genetic similarity of relatives: the paper's metrics on three "DNA" texts, plus trait Jaccard.
 
 Metrics (paper-notes 3.1): normalised Levenshtein similarity, bag-of-words and TF-IDF cosine
 (512 features, 1-2-grams, lowercase, no stop words), Jaccard over trait sets. DNA texts:
-`metadata` (Python `str()` of the list-API item, as the paper's `fullJson`), `metadata_noleak`
-(the same without the model's own ids and its `base_model:` tags), `card` (the first 512
-characters of the README; only cards of at least 512 characters that are not auto-generated).
+- `metadata_paper`: the paper's text, Python `str()` of the list endpoint's default item
+  (`fullJson`): its fields in its order, `modelId` (= the repo id) included;
+- `metadata_noleak`: ours, the same without the model's own ids (`_id`, `id`, `modelId`) and
+  its `base_model:` tags, which name the parent and so inflate parent-child similarity;
+- `card`: the first 512 characters of the README; only cards of at least 512 characters that
+  are not auto-generated.
+
+The statistic is the paper's: per local family configuration and per role in it (section
+3.2), the mean and a 95% bootstrap interval. Pooling the roles of all configurations by
+relationship is kept as a secondary, labelled view (`level = 'pooled'`): chains exist only
+below depth 1, so pooled parent-child pairs do not compare like with like.
 
 Vectorisers are fitted once per text over the models of the graph in use. At Hub scale that
 corpus is bounded: a deterministic hash sample of at most `fit_sample` models, chosen in SQL.
@@ -32,7 +40,13 @@ NGRAM_RANGE = (1, 2)
 # The paper's metadata text is the list endpoint's default item (`fullJson`): the same fields.
 PAPER_METADATA_FIELDS = DEFAULT_LIST_FIELDS
 OWN_ID_FIELDS = ("_id", "id", "modelId")
-TEXTS = ("metadata", "metadata_noleak", "card")
+TEXTS = ("metadata_paper", "metadata_noleak", "card")
+TEXT_LABELS = {
+    "metadata_paper": "metadata, the paper's text (fullJson: ids, modelId and base_model tags)",
+    "metadata_noleak": "metadata, leakage-free (ours: no own ids, no base_model tags)",
+    "card": "model card, first 512 characters",
+}
+POOLED = "pooled"
 TEXT_METRICS = ("tfidf", "bow", "levenshtein")
 TRAIT_SETS = ("licenses", "languages", "datasets", "tags")
 
@@ -42,6 +56,7 @@ class SimilarityParams:
     """Sample sizes and seeds: everything that decides the result besides the data."""
 
     relations: tuple[str, ...] = ("finetune",)
+    edge_rule: str = "paper"
     n_samples: int = 1000
     seed: int = 0
     resamples: int = 2_000
@@ -68,8 +83,15 @@ def _as_set(values) -> set:
 
 
 def metadata_text(payload: dict | str, leak_free: bool = False) -> str:
-    """The paper's metadata DNA: `str()` of the list-API item restricted to its fields."""
+    """The metadata DNA: `str()` of the list endpoint's default item, in its field order.
+
+    Listings with `expand` and imported snapshots do not store `modelId`; the Hub always sets
+    it to the repo id, so the paper's text gets it back. Fields the payload lacks (e.g.
+    `trendingScore`) stay out.
+    """
     item = json.loads(payload) if isinstance(payload, str) else payload
+    if "modelId" not in item and "id" in item:
+        item = {**item, "modelId": item["id"]}
     fields = {key: item[key] for key in PAPER_METADATA_FIELDS if key in item}
     if leak_free:
         for key in OWN_ID_FIELDS:
@@ -187,7 +209,7 @@ def load_profiles(con: duckdb.DuckDBPyConnection, model_ids: list[str]) -> pd.Da
 
 
 def _with_dna(frame: pd.DataFrame) -> pd.DataFrame:
-    frame["metadata"] = [metadata_text(p) for p in frame["payload"]]
+    frame["metadata_paper"] = [metadata_text(p) for p in frame["payload"]]
     frame["metadata_noleak"] = [metadata_text(p, leak_free=True) for p in frame["payload"]]
     frame["card"] = [
         card_dna(card, auto)
@@ -219,7 +241,7 @@ def fit_corpora(con: duckdb.DuckDBPyConnection, fit_sample: int, seed: int) -> d
         {"seed": seed, "n": fit_sample, "chars": CARD_DNA_CHARS},
     ).fetchall()
     return {
-        "metadata": [metadata_text(p) for (p,) in payloads],
+        "metadata_paper": [metadata_text(p) for (p,) in payloads],
         "metadata_noleak": [metadata_text(p, leak_free=True) for (p,) in payloads],
         "card": [c for (c,) in cards],
     }
@@ -262,7 +284,7 @@ def metric_columns(scores: pd.DataFrame) -> list[str]:
 
 
 def summarise(scores: pd.DataFrame, params: SimilarityParams) -> pd.DataFrame:
-    """Mean and 95% bootstrap CI per configuration pair and per relationship (pooled)."""
+    """Mean and 95% bootstrap CI per configuration and role; pooled by relationship apart."""
     columns = metric_columns(scores)
     rows = []
     groups = [
@@ -271,7 +293,7 @@ def summarise(scores: pd.DataFrame, params: SimilarityParams) -> pd.DataFrame:
             ["configuration", "config_index", "relationship"], sort=True
         )
     ] + [
-        ("relationship", ("all", 0, relationship), group)
+        (POOLED, (POOLED, 0, relationship), group)
         for relationship, group in scores.groupby("relationship", sort=True)
     ]
     for number, (level, (configuration, index, relationship), group) in enumerate(groups):
@@ -298,17 +320,18 @@ def summarise(scores: pd.DataFrame, params: SimilarityParams) -> pd.DataFrame:
             )
     result = pd.DataFrame(rows)
     result["graph_relations"] = ",".join(params.relations)
+    result["edge_rule"] = params.edge_rule
     result["n_samples"] = params.n_samples
     result["seed"] = params.seed
     result["resamples"] = params.resamples
     return result
 
 
-def similarity_by_relationship(
+def similarity_by_configuration(
     con: duckdb.DuckDBPyConnection, params: SimilarityParams
 ) -> tuple[pd.DataFrame, dict]:
     """Sample relatives, score them, summarise; returns the table and run facts."""
-    forest = build_forest(con, list(params.relations))
+    forest = build_forest(con, list(params.relations), params.edge_rule)
     pairs = sample_pairs(con, params.n_samples, params.seed)
     profiles = load_profiles(con, pd.concat([pairs["a_id"], pairs["b_id"]]).tolist())
     corpora = fit_corpora(con, params.fit_sample, params.seed)

@@ -97,6 +97,9 @@ def write_contract_tables(path: Path, models: dict[str, dict]) -> Path:
                     "relation": relation,
                     "relation_tags": [relation] if relation else [],
                     "edge_sources": ["typed_tag" if relation else "untyped_tag"],
+                    "evidence": "typed_tag" if relation else "untyped_tag",
+                    "paper_relation": relation,
+                    "in_paper_graph": parent_model is not None,
                     "parent_in_hub": parent_model is not None,
                     "is_self_loop": parent == child,
                     "likes_change": 0,
@@ -171,7 +174,8 @@ def write_contract_tables(path: Path, models: dict[str, dict]) -> Path:
         for table, columns in _LIST_COLUMNS.items():
             for column in columns:
                 con.execute(f"alter table {table} alter {column} type varchar[]")
-        con.execute("alter table marts.fct_model_edges alter relation type varchar")
+        for column in ("relation", "paper_relation"):
+            con.execute(f"alter table marts.fct_model_edges alter {column} type varchar")
         con.execute("alter table marts.fct_model_edges alter created_days_change type bigint")
         for column in ("card_length_chars", "card_length_words"):
             con.execute(f"alter table marts.dim_models alter {column} type bigint")
@@ -203,6 +207,9 @@ _EDGE_COLUMNS = (
     "relation",
     "relation_tags",
     "edge_sources",
+    "evidence",
+    "paper_relation",
+    "in_paper_graph",
     "parent_in_hub",
     "is_self_loop",
     "likes_change",

@@ -1,88 +1,21 @@
 """Local Hub -> real client -> raw -> dbt marts -> analytics assets -> report, via Dagster.
 
 On the synthetic ecosystem the planted effects must show: siblings more similar than
-parent-child, licenses drifting toward permissive ones, languages toward English.
-On the real fixtures (skipped when absent) the whole pipeline runs and the report is produced.
+parent-child within the paper's configurations, licenses drifting toward permissive ones,
+languages toward English. The real 2025-04 families: test_real_families.py.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 import duckdb
-import pandas as pd
 import pytest
-from dagster_dbt import DbtCliResource
+from pipeline_support import FIGURES, net_flow, read, run_pipeline
 
-from ingestion.config import PROJECT_ROOT
 from ingestion.localhub.server import serve
 from orchestration.analytics.drift import oriented_graph
-from orchestration.defs.analytics.assets import (
-    reproduction_report,
-    similarity_by_relationship,
-    trait_mutation_rates,
-    trait_orderings,
-    trait_transitions,
-)
-from orchestration.defs.ingestion.assets import hub_model_cards, hub_models
-from orchestration.defs.resources import HubResource, WarehouseResource
-from orchestration.defs.transform.assets import hubgenome_dbt_models
-from orchestration.defs.transform.project import dbt_project
 
 PERMISSIVE = {"apache-2.0", "mit"}
-PIPELINE = [
-    hub_models,
-    hub_model_cards,
-    hubgenome_dbt_models,
-    similarity_by_relationship,
-    trait_mutation_rates,
-    trait_transitions,
-    trait_orderings,
-    reproduction_report,
-]
-
-
-def run_pipeline(endpoint: str, warehouse, report_dir, relations=("finetune",)):
-    drift_config = {"config": {"relations": list(relations)}}
-    return dg.materialize(
-        PIPELINE,
-        resources={
-            "hub": HubResource(endpoint=endpoint),
-            "warehouse": WarehouseResource(path=str(warehouse)),
-            "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=dbt_project.project_dir),
-        },
-        run_config=dg.RunConfig(
-            ops={
-                "analytics__similarity_by_relationship": {
-                    "config": {
-                        "relations": list(relations),
-                        "n_samples": 400,
-                        "resamples": 500,
-                        "fit_sample": 5000,
-                    }
-                },
-                "analytics__trait_transitions": drift_config,
-                "analytics__trait_orderings": drift_config,
-                "analytics__reproduction_report": {"config": {"out_dir": str(report_dir)}},
-            }
-        ),
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-
-
-def read(warehouse, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.close()
-
-
-def net_flow(transitions: pd.DataFrame, trait: str, into: set[str]) -> tuple[int, int]:
-    """Transitions from outside `into` to inside it, and back."""
-    rows = transitions[transitions["trait"] == trait]
-    inward = rows[~rows["from_value"].isin(into) & rows["to_value"].isin(into)]
-    outward = rows[rows["from_value"].isin(into) & ~rows["to_value"].isin(into)]
-    return int(inward["n_transitions"].sum()), int(outward["n_transitions"].sum())
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +26,7 @@ def synthetic_pipeline(tmp_path_factory, synthetic_snapshot):
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("HUBGENOME_WAREHOUSE", str(warehouse))
-            result = run_pipeline(
-                server.base_url, warehouse, root / "reports", relations=("finetune", "adapter")
-            )
+            result = run_pipeline(server.base_url, warehouse, relations=("finetune", "adapter"))
     finally:
         server.shutdown()
         server.server_close()
@@ -109,21 +40,69 @@ def test_the_pipeline_runs_from_the_hub_to_the_report(synthetic_pipeline):
     assert "Headline numbers, paper vs ours" in (report_dir / "report.md").read_text()
 
 
+def test_the_report_sits_beside_its_warehouse_and_names_it_and_the_build(synthetic_pipeline):
+    result, warehouse, report_dir = synthetic_pipeline
+    assert report_dir == warehouse.parent / "reports"
+    report = (report_dir / "report.md").read_text()
+    assert f"Warehouse: `{warehouse.resolve()}`" in report
+    assert f"report by Dagster run `{result.run_id}`" in report
+    assert f"marts (dbt build) by Dagster run `{result.run_id}`" in report
+    for figure in FIGURES:
+        assert (report_dir / f"{figure}.png").stat().st_size > 5_000, figure
+        assert f"({figure}.png)" in report, figure
+    assert "1,860,411" in report  # the paper's reference value, beside ours
+    [event] = [
+        e
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey(["analytics", "reproduction_report"])
+    ]
+    metadata = event.step_materialization_data.materialization.metadata
+    assert isinstance(metadata["report"], dg.MarkdownMetadataValue)
+    assert metadata["report_path"].value == str(report_dir / "report.md")
+
+
+def test_licence_colours_come_from_the_seed_categories(synthetic_pipeline):
+    from orchestration.analytics.report import LicenseColours
+
+    _, warehouse, _ = synthetic_pipeline
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        colours = LicenseColours(con)
+        seeded = {
+            c
+            for (c,) in con.execute(
+                "select distinct license_category from marts.license_categories"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    assert seeded <= set(colours.categories)
+    assert "use-restricted" in colours.categories and "use-restrictions" not in colours.categories
+    assert colours.category("openrail") == "use-restricted"
+    assert colours.category("no-such-licence") == colours.categories[-1] == "other"
+    assert len({colours.colour[c] for c in colours.categories}) == len(colours.categories)
+
+
 def test_siblings_are_more_similar_than_parent_and_child(synthetic_pipeline):
     _, warehouse, _ = synthetic_pipeline
     table = read(
         warehouse,
-        "select * from analytics.similarity_by_relationship where level = 'relationship'",
-    ).set_index(["text", "metric", "relationship"])
-    for text, metric in (("metadata", "tfidf"), ("card", "tfidf"), ("card", "levenshtein")):
-        siblings = table.loc[(text, metric, "siblings")]
-        parent_child = table.loc[(text, metric, "parent-child")]
-        # Intervals do not even overlap: the effect is not sampling noise.
-        assert siblings["ci_low"] > parent_child["ci_high"], (text, metric)
+        "select * from analytics.similarity_by_configuration where level = 'configuration'",
+    ).set_index(["configuration", "config_index", "text", "metric"])
+    for configuration in ("trio_1", "quad_0"):
+        for text, metric in (
+            ("metadata_paper", "tfidf"),
+            ("card", "tfidf"),
+            ("card", "levenshtein"),
+        ):
+            siblings = table.loc[(configuration, 2, text, metric)]
+            parent_child = table.loc[(configuration, 1, text, metric)]
+            # Intervals do not even overlap: the effect is not sampling noise.
+            assert siblings["ci_low"] > parent_child["ci_high"], (configuration, text, metric)
     # Family resemblance: relatives' metadata is above the random baseline.
-    for text in ("metadata", "metadata_noleak"):
-        parent_child = table.loc[(text, "tfidf", "parent-child")]
-        assert parent_child["ci_low"] > table.loc[(text, "tfidf", "random")]["ci_high"], text
+    for text in ("metadata_paper", "metadata_noleak"):
+        parent_child = table.loc[("duo", 1, text, "tfidf")]
+        assert parent_child["ci_low"] > table.loc[("rando", 1, text, "tfidf")]["ci_high"], text
 
 
 def test_licenses_drift_toward_permissive_and_languages_toward_english(synthetic_pipeline):
@@ -146,26 +125,3 @@ def test_licenses_drift_toward_permissive_and_languages_toward_english(synthetic
     touching_english = [(a, b) for a, b in oriented if "en" in (a, b)]
     assert touching_english and all(b == "en" for _, b in touching_english)
     assert all(position[a] < position["en"] for a, _ in touching_english)
-
-
-@pytest.mark.fixtures
-@pytest.mark.slow
-def test_the_real_family_trees_run_through_the_pipeline(tmp_path, monkeypatch):
-    source = PROJECT_ROOT.parent / "shared" / "hub_fixtures" / "real_2025-04_family_trees.jsonl.gz"
-    if not source.exists():
-        pytest.skip(f"real Hub fixture not found: {source}")
-    warehouse = tmp_path / "warehouse.duckdb"
-    monkeypatch.setenv("HUBGENOME_WAREHOUSE", str(warehouse))
-    server = serve(source)
-    try:
-        result = run_pipeline(server.base_url, warehouse, tmp_path / "reports")
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert result.success
-    report = (tmp_path / "reports" / "report.md").read_text()
-    assert "Headline numbers, paper vs ours" in report
-    similarity = read(
-        warehouse, "select * from analytics.similarity_by_relationship where n_pairs > 0"
-    )
-    assert {"parent-child", "siblings", "random"} <= set(similarity["relationship"])

@@ -97,3 +97,14 @@ def test_bootstrap_interval_matches_the_normal_approximation_and_is_seeded():
     assert again[2][0] == low[0] and again[3][0] == high[0]
     other = bootstrap_mean_ci(values, resamples=2000, seed=8)
     assert other[2][0] != low[0]
+
+
+def test_the_papers_metadata_text_gets_back_model_id_which_listings_with_expand_lack():
+    listed = {"_id": "abc", "id": "org/child", "author": "org", "likes": 1, "tags": ["mit"]}
+    text = metadata_text(listed)
+    # The list endpoint's order: _id, id, likes, ..., tags, ..., modelId (= the repo id).
+    assert (
+        text
+        == "{'_id': 'abc', 'id': 'org/child', 'likes': 1, 'tags': ['mit'], 'modelId': 'org/child'}"
+    )
+    assert "modelId" not in metadata_text(listed, leak_free=True)

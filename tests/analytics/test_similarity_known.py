@@ -1,11 +1,11 @@
-"""similarity_by_relationship on a hand-made family where every mean is known in advance."""
+"""similarity_by_configuration on a hand-made family where every mean is known in advance."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
 
-from orchestration.analytics.similarity import SimilarityParams, similarity_by_relationship
+from orchestration.analytics.similarity import SimilarityParams, similarity_by_configuration
 
 CARD_A = "A" * 600
 CARD_B = "B" * 600
@@ -33,12 +33,12 @@ def family_con(contract_warehouse, family_model):
 
 
 def _means(table, text, metric):
-    rows = table[(table["level"] == "relationship") & (table["text"] == text)]
+    rows = table[(table["level"] == "pooled") & (table["text"] == text)]
     return rows[rows["metric"] == metric].set_index("relationship")
 
 
 def test_trait_jaccard_means_per_relationship_are_exact(family_con):
-    table, facts = similarity_by_relationship(
+    table, facts = similarity_by_configuration(
         family_con, SimilarityParams(n_samples=200, resamples=200, seed=3)
     )
     assert facts["forest_edges"] == 7
@@ -58,7 +58,7 @@ def test_trait_jaccard_means_per_relationship_are_exact(family_con):
 
 
 def test_card_similarity_uses_only_eligible_cards(family_con):
-    table, _ = similarity_by_relationship(
+    table, _ = similarity_by_configuration(
         family_con, SimilarityParams(n_samples=200, resamples=200, seed=3)
     )
     levenshtein = _means(table, "card", "levenshtein")
@@ -76,10 +76,10 @@ def test_card_similarity_uses_only_eligible_cards(family_con):
 
 
 def test_leak_free_metadata_removes_the_parent_child_advantage_of_ids(family_con):
-    table, _ = similarity_by_relationship(
+    table, _ = similarity_by_configuration(
         family_con, SimilarityParams(n_samples=200, resamples=200, seed=3)
     )
-    with_ids = _means(table, "metadata", "levenshtein")
+    with_ids = _means(table, "metadata_paper", "levenshtein")
     leak_free = _means(table, "metadata_noleak", "levenshtein")
     # Without ids and lineage tags, siblings' metadata is identical (same licenses, same dates).
     assert leak_free.loc["siblings", "mean"] == pytest.approx(1.0)
@@ -89,6 +89,24 @@ def test_leak_free_metadata_removes_the_parent_child_advantage_of_ids(family_con
 
 def test_the_whole_table_is_deterministic_for_a_seed(family_con):
     params = SimilarityParams(n_samples=100, resamples=100, seed=4)
-    first, _ = similarity_by_relationship(family_con, params)
-    again, _ = similarity_by_relationship(family_con, params)
+    first, _ = similarity_by_configuration(family_con, params)
+    again, _ = similarity_by_configuration(family_con, params)
     assert first.equals(again)
+
+
+def test_each_configuration_reports_each_of_its_roles(family_con):
+    table, _ = similarity_by_configuration(
+        family_con, SimilarityParams(n_samples=200, resamples=200, seed=3)
+    )
+    rows = table[(table["level"] == "configuration") & (table["metric"] == "jaccard_licenses")]
+    roles = rows.set_index(["configuration", "config_index"])
+    # trio_1: (parent, child) {A} vs {A,B} = 1/2; two children {A,B} vs {A,B} = 1.
+    assert roles.loc[("trio_1", 1), "relationship"] == "parent-child"
+    assert roles.loc[("trio_1", 1), "mean"] == pytest.approx(0.5)
+    assert roles.loc[("trio_1", 2), "relationship"] == "siblings"
+    assert roles.loc[("trio_1", 2), "mean"] == pytest.approx(1.0)
+    # quad_0 needs a parent with three children: only the root has them.
+    assert roles.loc[("quad_0", 2), "mean"] == pytest.approx(1.0)
+    # The random baseline is drawn from every model of the warehouse, isolated ones included.
+    random_pairs = roles.loc[("rando", 1)]
+    assert random_pairs["relationship"] == "random" and random_pairs["n_pairs"] > 0

@@ -1,15 +1,17 @@
 """The paper's genetic analyses as Dagster assets: thin wrappers around `orchestration/analytics`.
 
 Each asset reads the dbt marts it declares as deps and writes one `analytics.<name>` table
-(the report asset writes `reports/`). Their automation condition comes from the analytics
-layer (`defs/automation.py`): they refresh only when an upstream mart changed.
+(the report asset writes `report.md` and its figures beside the warehouse, in `reports/`).
+Their automation condition comes from the analytics layer (`defs/automation.py`): they
+refresh only when an upstream mart changed.
 """
+
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pandas as pd
 
-from ingestion.config import PROJECT_ROOT
 from orchestration.analytics import drift, report, similarity
 from orchestration.analytics.relatives import scalar
 from orchestration.defs.resources import WarehouseResource
@@ -19,8 +21,21 @@ DIM_MODELS = dg.AssetKey(["marts", "dim_models"])
 DIM_MODEL_FAMILY = dg.AssetKey(["marts", "dim_model_family"])
 STG_MODELS = dg.AssetKey(["staging", "stg_hub__models"])
 STG_MODEL_CARDS = dg.AssetKey(["staging", "stg_hub__model_cards"])
+REPORT_MARTS = [
+    dg.AssetKey(["marts", name])
+    for name in (
+        "drift_by_relation",
+        "lineage_edge_counts",
+        "ecosystem_top_values",
+        "models_created_monthly",
+        "children_with_children",
+        "license_categories",
+        "license_category_ranks",
+        "iso_639_1_languages",
+    )
+]
 
-SIMILARITY = dg.AssetKey(["analytics", "similarity_by_relationship"])
+SIMILARITY = dg.AssetKey(["analytics", "similarity_by_configuration"])
 MUTATION_RATES = dg.AssetKey(["analytics", "trait_mutation_rates"])
 TRANSITIONS = dg.AssetKey(["analytics", "trait_transitions"])
 ORDERINGS = dg.AssetKey(["analytics", "trait_orderings"])
@@ -30,9 +45,13 @@ COMMON = {"group_name": "analytics", "pool": "duckdb", "kinds": {"duckdb", "pyth
 
 
 class SimilarityConfig(dg.Config):
-    """Sampling of relatives; the paper's final runs used 500 (metadata) / 1000 (cards)."""
+    """Sampling of relatives; the paper's final runs used 500 (metadata) / 1000 (cards).
+
+    `edge_rule`: `paper` (base_model tags only) or `ours` (tags and cardData).
+    """
 
     relations: list[str] = ["finetune"]
+    edge_rule: str = "paper"
     n_samples: int = 1000
     seed: int = 0
     resamples: int = 2_000
@@ -50,8 +69,17 @@ class DriftConfig(dg.Config):
 
 
 class ReportConfig(dg.Config):
-    out_dir: str = "reports"
+    """`out_dir`: where the report goes; empty means `reports/` beside the warehouse file, a
+    relative path is taken from the warehouse's folder."""
+
+    out_dir: str = ""
     data_caveat: str = ""
+
+
+def report_dir(warehouse: str | Path, out_dir: str = "") -> Path:
+    """The report's folder: beside the warehouse it describes, unless configured."""
+    base = Path(warehouse).resolve().parent
+    return base / (out_dir or "reports")
 
 
 def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
@@ -75,8 +103,10 @@ def _unit_interval_check(name: str, values: pd.Series) -> dg.AssetCheckResult:
 @dg.asset(
     key=SIMILARITY,
     deps=[FCT_MODEL_EDGES, DIM_MODELS, DIM_MODEL_FAMILY, STG_MODELS, STG_MODEL_CARDS],
-    description="Mean similarity of sampled relatives per relationship and metric, with 95% "
-    "bootstrap intervals (metadata, leak-free metadata and card DNA; trait Jaccard).",
+    description="Mean similarity of the relatives in each local family configuration of the "
+    "paper (duo, trio_1, trio_2, quad_0..quad_3; per role), with 95% bootstrap intervals, on the "
+    "paper's metadata text, the leakage-free metadata text and the card; trait Jaccard. Pooled "
+    "by relationship as a secondary view (level = 'pooled').",
     check_specs=[
         dg.AssetCheckSpec("similarities_within_unit_interval", asset=SIMILARITY),
         dg.AssetCheckSpec("intervals_hold_their_means", asset=SIMILARITY),
@@ -84,16 +114,17 @@ def _unit_interval_check(name: str, values: pd.Series) -> dg.AssetCheckResult:
     code_version="1",
     **COMMON,
 )
-def similarity_by_relationship(config: SimilarityConfig, warehouse: WarehouseResource):
+def similarity_by_configuration(config: SimilarityConfig, warehouse: WarehouseResource):
     params = similarity.SimilarityParams(
         relations=tuple(config.relations),
+        edge_rule=config.edge_rule,
         n_samples=config.n_samples,
         seed=config.seed,
         resamples=config.resamples,
         fit_sample=config.fit_sample,
     )
     with warehouse.connect() as con:
-        table, facts = similarity.similarity_by_relationship(con, params)
+        table, facts = similarity.similarity_by_configuration(con, params)
         write_table(con, SIMILARITY.path[-1], table)
     defined = table.dropna(subset=["mean", "ci_low", "ci_high"])
     inverted = int(
@@ -103,15 +134,15 @@ def similarity_by_relationship(config: SimilarityConfig, warehouse: WarehouseRes
         ).sum()
     )
     headline = table[
-        (table["level"] == "relationship")
-        & (table["text"] == "metadata_noleak")
+        (table["level"] == "configuration")
+        & (table["configuration"].isin(["rando", "duo", "trio_1", "quad_0"]))
         & (table["metric"] == "tfidf")
-    ][["relationship", "n_pairs", "mean", "ci_low", "ci_high"]]
+    ][["configuration", "relationship", "text", "n_pairs", "mean", "ci_low", "ci_high"]]
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(table),
             **facts,
-            "leak_free_metadata_tfidf": dg.MetadataValue.md(
+            "tfidf_by_configuration": dg.MetadataValue.md(
                 headline.to_markdown(index=False, floatfmt=".3f")
             ),
         },
@@ -226,22 +257,43 @@ def trait_orderings(config: DriftConfig, warehouse: WarehouseResource):
         FCT_MODEL_EDGES,
         DIM_MODELS,
         DIM_MODEL_FAMILY,
+        *REPORT_MARTS,
     ],
-    description="`reports/report.md` and its PNG figures: the paper's headline numbers side by "
-    "side with ours, similarity by relationship, drift graphs, family trees.",
-    code_version="1",
+    description="`report.md` and its PNG figures, in `reports/` beside the warehouse: the "
+    "paper's figures and numbers beside ours (similarity per family configuration, edges by "
+    "the paper's rule, the summary panels, drift and orderings, family trees), naming the "
+    "warehouse and the runs that built it.",
+    code_version="2",
     **COMMON,
 )
-def reproduction_report(config: ReportConfig, warehouse: WarehouseResource):
-    out_dir = PROJECT_ROOT / config.out_dir
+def reproduction_report(
+    context: dg.AssetExecutionContext, config: ReportConfig, warehouse: WarehouseResource
+):
+    out_dir = report_dir(warehouse.path, config.out_dir)
     with warehouse.connect(read_only=True) as con:
         models = scalar(con, "select count(*) from marts.dim_models")
         caveat = config.data_caveat or f"this warehouse holds {models:,} models"
-        built = report.build_report(con, out_dir, caveat)
+        source = report.Provenance(
+            warehouse=str(Path(warehouse.path).resolve()),
+            build=build_description(context),
+            data_caveat=caveat,
+        )
+        built = report.build_report(con, out_dir, source)
     return dg.MaterializeResult(
         metadata={
             "report": dg.MetadataValue.md(built.markdown),
             "report_path": dg.MetadataValue.path(str(built.path)),
+            "warehouse": dg.MetadataValue.path(source.warehouse),
             **{name: dg.MetadataValue.path(str(path)) for name, path in built.figures.items()},
         }
     )
+
+
+def build_description(context: dg.AssetExecutionContext) -> str:
+    """This Dagster run, and the runs that last materialized the marts and the similarity."""
+    parts = [f"report by Dagster run `{context.run_id}`"]
+    for label, key in (("marts (dbt build)", FCT_MODEL_EDGES), ("similarity", SIMILARITY)):
+        event = context.instance.get_latest_materialization_event(key)
+        if event is not None:
+            parts.append(f"{label} by Dagster run `{event.run_id}`")
+    return "; ".join(parts)

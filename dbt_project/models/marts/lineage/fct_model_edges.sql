@@ -1,6 +1,8 @@
 -- One row per (parent, child) lineage edge, from typed and untyped `base_model:` tags and from
 -- the card header's `base_model`. Primary relation by the paper's precedence:
 -- merge > adapter > quantized > finetune; null when no source types the edge.
+-- `evidence` and `in_paper_graph` say whether the paper (tags only, parent in the snapshot)
+-- has the edge; `paper_relation` is its relation from typed tags alone.
 --
 -- Incremental, keyed by child: a run rebuilds the edges of children that changed since the
 -- last build, of children whose parent changed, appeared or left, and drops the edges of
@@ -71,6 +73,8 @@ edges as (
         child_id,
         arg_max(relation, {{ relation_precedence('relation') }})
             filter (where relation is not null) as relation,
+        arg_max(relation, {{ relation_precedence('relation') }})
+            filter (where edge_source = 'typed_tag') as paper_relation,
         list_sort(list_distinct(list(relation))) as relation_tags,
         list_sort(list_distinct(list(edge_source))) as edge_sources
     from declarations
@@ -87,6 +91,17 @@ select
     edges.relation,
     coalesce(edges.relation_tags, []::varchar[]) as relation_tags,
     edges.edge_sources,
+    case
+        when list_contains(edges.edge_sources, 'typed_tag') then 'typed_tag'
+        when list_contains(edges.edge_sources, 'untyped_tag') then 'untyped_tag'
+        else 'card_data'
+    end as evidence,
+    edges.paper_relation,
+    parents.model_id is not null
+        and (
+            list_contains(edges.edge_sources, 'typed_tag')
+            or list_contains(edges.edge_sources, 'untyped_tag')
+        ) as in_paper_graph,
     parents.model_id is not null as parent_in_hub,
     edges.parent_id = edges.child_id as is_self_loop,
     children.likes - parents.likes as likes_change,
