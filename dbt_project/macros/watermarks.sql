@@ -8,6 +8,12 @@
         watermark timestamp,
         updated_at timestamp not null
     );
+    create table if not exists intermediate.dbt_family_fingerprints (
+        model_name varchar not null,
+        family_root_id varchar not null,
+        family_fingerprint ubigint,
+        primary key (model_name, family_root_id)
+    );
 {%- endmacro %}
 
 {#- The watermark of the model being built (of one of its input clocks, when `clock` names
@@ -41,4 +47,31 @@
 {% macro delete_unmatched(relation, condition) -%}
     delete from {{ this }} as kept
     where not exists (select 1 from {{ relation }} as current where {{ condition }})
+{%- endmacro %}
+
+{#- Pre-hook of an incremental model keyed by child: drop the rows of children whose raw
+    version changed since the last build (`changed_sql` selects their ids). Their rows are
+    rebuilt by the model; a child whose new version declares nothing keeps no stale row.
+    Nothing to do on a full build. -#}
+{% macro delete_rows_of_changed(key, changed_sql) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ key }} in ({{ changed_sql }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Family fingerprints an incremental family mart was last built from, kept apart from the
+    published marts (intermediate.dbt_family_fingerprints). -#}
+{% macro stored_family_fingerprints() -%}
+    (select family_root_id, family_fingerprint from intermediate.dbt_family_fingerprints
+     where model_name = '{{ this.identifier }}')
+{%- endmacro %}
+
+{#- Post-hook: remember the fingerprint of every current family for this model. -#}
+{% macro save_family_fingerprints() -%}
+    delete from intermediate.dbt_family_fingerprints where model_name = '{{ this.identifier }}';
+    insert into intermediate.dbt_family_fingerprints
+    select distinct '{{ this.identifier }}', family_root_id, family_fingerprint
+    from {{ ref('int_family_members') }}
 {%- endmacro %}
