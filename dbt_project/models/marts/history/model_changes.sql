@@ -2,9 +2,10 @@
 -- (run_id = dbt's invocation id, run_started_at). A run compares each model whose raw row
 -- changed since the last run with the state the log holds for it:
 --   new_model    first seen (the first run logs every model it finds)
---   new_version  a new commit; changed_fields lists the tracked fields that differ
+--   new_version  a new commit (new sha), or a new payload changing a tracked field when the
+--                source has no sha; changed_fields lists the tracked fields that differ
 --                (licenses, tags, pipeline_tag, library_name, base_models, gated)
---   counts_only  the row changed but none of the tracked fields (downloads, likes, ...)
+--   counts_only  the row changed, but no commit and no tracked field (downloads, likes, ...)
 --   renamed      same Hub _id, new repo id (old_value -> new_value)
 --   deleted      a sweep no longer found it; restored: found again
 --   edge_added / edge_removed   a declared (parent_id, relation) appeared or went away
@@ -29,7 +30,7 @@ with current_models as (
 
 versions as (
 
-    select model_oid, version_key, licenses, tags, pipeline_tag, library_name, base_models,
+    select model_oid, version_key, sha, licenses, tags, pipeline_tag, library_name, base_models,
            gated, edges
     from {{ ref('int_model_versions') }}
     where model_oid in (select model_oid from current_models)
@@ -88,6 +89,7 @@ compared as (
         previous.model_id as previous_model_id,
         previous.version_key as previous_version_key,
         previous.is_deleted as was_deleted,
+        old.sha is distinct from new.sha as is_new_commit,
         list_filter(
             [
                 case when old.licenses <> new.licenses then 'licenses' end,
@@ -139,7 +141,7 @@ model_changes as (
 
     select
         model_oid, model_id, version_key,
-        case when len(changed_fields) > 0 then 'new_version' else 'counts_only' end,
+        case when is_new_commit or len(changed_fields) > 0 then 'new_version' else 'counts_only' end,
         changed_fields, previous_version_key, version_key
     from compared
     where was_seen and not is_deleted and not was_deleted

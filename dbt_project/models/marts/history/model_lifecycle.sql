@@ -1,5 +1,5 @@
 -- One row per model the warehouse ever saw (deleted ones included): when it was created on
--- the Hub, first and last seen by the warehouse, deleted, and every name it had (renames).
+-- the Hub, first seen by the warehouse, deleted, and every name it had (renames).
 -- Incremental, keyed by model, like model_history.
 {{ config(
     materialized='incremental',
@@ -44,7 +44,6 @@ select
     models.model_id,
     models.created_at,
     models.first_seen_at,
-    models.observed_at as last_seen_at,
     models.deleted_at,
     models.deleted_at is not null as is_deleted,
     coalesce(list_filter(names.model_ids, lambda name: name <> models.model_id), []::varchar[])

@@ -5,13 +5,16 @@
 --
 -- Incremental, keyed by descendant: a run walks again from the models that changed since the
 -- last build, appeared or left, and from everything below them (before and after the
--- change); other descendants keep their rows.
+-- change); other descendants keep their rows. A descendant whose walk finds nothing (it
+-- dropped its last parent) loses its rows in the post-hook.
 {{ config(
     materialized='incremental',
     unique_key='descendant_id',
     incremental_strategy='delete+insert',
     post_hook=[
         "{{ delete_unmatched(ref('int_model_traits'), 'current.model_id = kept.descendant_id') }}",
+        "{{ delete_unmatched(ref('fct_model_edges'),
+            'current.child_id = kept.descendant_id and not current.is_self_loop') }}",
         "{{ save_watermark('select max(changed_at) from ' ~ ref('int_model_traits')) }}",
     ],
 ) }}
