@@ -14,6 +14,7 @@ from ingestion.localhub.server import read_snapshot
 from ingestion.warehouse import connect, copy_warehouse, ensure_raw_schema
 from tests.dbt.helpers import (
     card_features,
+    check_lineage_mart,
     declared_edges,
     families,
     load_models,
@@ -64,6 +65,12 @@ def test_edges_match_the_tags_and_card_headers(synthetic_warehouse, synthetic_sn
             key[0] in models,
         ), key
     assert {r for r, *_ in stored.values()} >= {"finetune", "adapter", "quantized", "merge"}
+
+
+def test_lineage_mart_matches_an_independent_walk(synthetic_warehouse, synthetic_snapshot):
+    payloads = [record["model"] for record in read_snapshot(synthetic_snapshot)]
+    pairs = check_lineage_mart(synthetic_warehouse, declared_edges(payloads))
+    assert max(pairs.values()) >= 2
 
 
 def test_families_follow_the_primary_parent_rule(synthetic_warehouse, synthetic_snapshot):
