@@ -14,6 +14,16 @@
         family_fingerprint ubigint,
         primary key (model_name, family_root_id)
     );
+    comment on table intermediate.dbt_watermarks is
+        'Incremental bookkeeping: the newest raw change time each incremental model (and clock) has absorbed.';
+    comment on column intermediate.dbt_watermarks.model_name is 'Model name, with `:<clock>` for a model reading several clocks.';
+    comment on column intermediate.dbt_watermarks.watermark is 'Newest change time absorbed.';
+    comment on column intermediate.dbt_watermarks.updated_at is 'When it was recorded.';
+    comment on table intermediate.dbt_family_fingerprints is
+        'Incremental bookkeeping: the family fingerprints each family mart was last built from.';
+    comment on column intermediate.dbt_family_fingerprints.model_name is 'The family mart.';
+    comment on column intermediate.dbt_family_fingerprints.family_root_id is 'The family.';
+    comment on column intermediate.dbt_family_fingerprints.family_fingerprint is 'XOR of the member row hashes when the mart was built.';
 {%- endmacro %}
 
 {#- The watermark of the model being built (of one of its input clocks, when `clock` names

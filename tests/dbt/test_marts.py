@@ -5,10 +5,12 @@ checked against full refreshes."""
 from __future__ import annotations
 
 import json
+import re
 
 import duckdb
 import pytest
 
+from ingestion.config import PROJECT_ROOT
 from ingestion.importers import import_snapshot
 from ingestion.localhub.server import read_snapshot
 from ingestion.warehouse import connect, copy_warehouse, ensure_raw_schema
@@ -454,3 +456,54 @@ def test_dbt_docs_generate(synthetic_warehouse, dbt_target):
         documented = {name for name, column in node["columns"].items() if column["description"]}
         built = {c.lower() for c in catalog["nodes"][node["unique_id"]]["columns"]}
         assert built <= documented, (node["name"], built - documented)
+
+
+def analyst_queries() -> list[str]:
+    """Every SQL statement of the ```sql blocks in docs/analysts.md."""
+    text = (PROJECT_ROOT / "docs" / "analysts.md").read_text()
+    blocks = re.findall(r"```sql\n(.*?)```", text, flags=re.DOTALL)
+    statements = [statement.strip() for block in blocks for statement in block.split(";")]
+    return [statement for statement in statements if statement]
+
+
+def test_every_query_in_the_analyst_guide_runs(synthetic_warehouse):
+    queries = analyst_queries()
+    assert len(queries) >= 25
+    with connect(synthetic_warehouse, read_only=True) as con:
+        for sql in queries:
+            try:
+                con.execute(sql).fetchall()
+            except duckdb.Error as error:
+                raise AssertionError(f"{error}\n{sql}") from error
+
+
+def test_the_catalogue_describes_every_table_and_column(synthetic_warehouse):
+    with connect(synthetic_warehouse, read_only=True) as con:
+        undocumented = con.execute(
+            """
+            select schema_name || '.' || table_name, null from duckdb_tables()
+            where schema_name in ('raw', 'staging', 'intermediate', 'marts')
+              and coalesce(comment, '') = ''
+            union all
+            select schema_name || '.' || view_name, null from duckdb_views()
+            where schema_name in ('staging', 'intermediate', 'marts')
+              and coalesce(comment, '') = ''
+            union all
+            select schema_name || '.' || table_name, column_name from duckdb_columns()
+            where schema_name in ('raw', 'staging', 'intermediate', 'marts')
+              and coalesce(comment, '') = ''
+            """
+        ).fetchall()
+        leftovers = con.execute(
+            "select table_name from duckdb_tables() where table_name like '%dbt_tmp%'"
+        ).fetchall()
+        wide = con.execute(
+            "select table_name, column_name from duckdb_columns() "
+            "where schema_name = 'marts' and data_type in ('HUGEINT', 'UHUGEINT')"
+        ).fetchall()
+        bookkeeping = con.execute(
+            "select table_name, column_name from duckdb_columns() where schema_name = 'marts' "
+            "and column_name in ('family_fingerprint', 'child_changed_at', 'source_changed_at')"
+        ).fetchall()
+    assert undocumented == []
+    assert leftovers == [] and wide == [] and bookkeeping == []

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ingestion.config import PROJECT_ROOT
 from orchestration.analytics import drift, report, similarity
+from orchestration.analytics.catalogue import comment_analytics_table
 from orchestration.analytics.relatives import scalar
 from orchestration.defs.resources import WarehouseResource
 
@@ -55,13 +56,15 @@ class ReportConfig(dg.Config):
 
 
 def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
-    """Replace `analytics.<name>` with the frame (registered, never formatted into SQL)."""
+    """Replace `analytics.<name>` with the frame (registered, never formatted into SQL), with
+    its table and column comments."""
     con.execute("create schema if not exists analytics")
     con.register("analytics_frame", frame)
     try:
         con.execute(f"create or replace table analytics.{name} as select * from analytics_frame")
     finally:
         con.unregister("analytics_frame")
+    comment_analytics_table(con, name)
 
 
 def _unit_interval_check(name: str, values: pd.Series) -> dg.AssetCheckResult:
