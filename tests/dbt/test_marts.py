@@ -212,9 +212,12 @@ def _differences(left, right) -> dict[str, int]:
         con.execute("attach $path as l (read_only)", {"path": str(left)})
         con.execute("attach $path as r (read_only)", {"path": str(right)})
         con.execute("use l")
-        # dbt_watermarks is bookkeeping: it records when each model was built.
+        # dbt_watermarks is bookkeeping: it records when each model was built; the change
+        # log records what each run saw, and a full refresh keeps it.
         tables = [
-            t for t in mart_tables(con, COMPARED_SCHEMAS) if t != "intermediate.dbt_watermarks"
+            t
+            for t in mart_tables(con, COMPARED_SCHEMAS)
+            if t not in ("intermediate.dbt_watermarks", "marts.model_changes")
         ]
         differences = {}
         for table in tables:

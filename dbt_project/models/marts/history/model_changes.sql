@@ -16,7 +16,7 @@
     incremental_strategy='append',
     full_refresh=false,
     post_hook=[
-        "{{ save_watermark('select max(changed_at) from ' ~ source('hub', 'hub_models')) }}",
+        "{{ save_watermark('select greatest(max(changed_at), max(deleted_at)) from ' ~ source('hub', 'hub_models')) }}",
     ],
 ) }}
 
@@ -24,7 +24,7 @@ with current_models as (
 
     select model_oid, model_id, version_key, deleted_at is not null as is_deleted
     from {{ source('hub', 'hub_models') }}
-    where changed_at > {{ watermark() }}
+    where changed_at > {{ watermark() }} or deleted_at > {{ watermark() }}
 
 ),
 
