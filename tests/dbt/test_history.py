@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 
 from ingestion.hub_client import HubClient
-from ingestion.hub_store import EvolutionRates, HubStore
 from ingestion.ingest import ingest_models
-from ingestion.local_hub import serve_store
+from ingestion.localhub.server import serve_store
+from ingestion.localhub.store import EvolutionRates, HubStore
+from ingestion.localhub.synthetic import generate
 from ingestion.sweep import sweep_deletions
-from ingestion.synthetic import generate
 from ingestion.warehouse import connect, connect_writer, copy_warehouse
 from tests.dbt.helpers import declared_edges, primary_relation, query, run_dbt
 
