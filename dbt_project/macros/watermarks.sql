@@ -8,6 +8,22 @@
         watermark timestamp,
         updated_at timestamp not null
     );
+    create table if not exists intermediate.dbt_family_fingerprints (
+        model_name varchar not null,
+        family_root_id varchar not null,
+        family_fingerprint ubigint,
+        primary key (model_name, family_root_id)
+    );
+    comment on table intermediate.dbt_watermarks is
+        'Incremental bookkeeping: the newest raw change time each incremental model (and clock) has absorbed.';
+    comment on column intermediate.dbt_watermarks.model_name is 'Model name, with `:<clock>` for a model reading several clocks.';
+    comment on column intermediate.dbt_watermarks.watermark is 'Newest change time absorbed.';
+    comment on column intermediate.dbt_watermarks.updated_at is 'When it was recorded.';
+    comment on table intermediate.dbt_family_fingerprints is
+        'Incremental bookkeeping: the family fingerprints each family mart was last built from.';
+    comment on column intermediate.dbt_family_fingerprints.model_name is 'The family mart.';
+    comment on column intermediate.dbt_family_fingerprints.family_root_id is 'The family.';
+    comment on column intermediate.dbt_family_fingerprints.family_fingerprint is 'XOR of the member row hashes when the mart was built.';
 {%- endmacro %}
 
 {#- The watermark of the model being built (of one of its input clocks, when `clock` names
@@ -41,4 +57,31 @@
 {% macro delete_unmatched(relation, condition) -%}
     delete from {{ this }} as kept
     where not exists (select 1 from {{ relation }} as current where {{ condition }})
+{%- endmacro %}
+
+{#- Pre-hook of an incremental model keyed by child: drop the rows of children whose raw
+    version changed since the last build (`changed_sql` selects their ids). Their rows are
+    rebuilt by the model; a child whose new version declares nothing keeps no stale row.
+    Nothing to do on a full build. -#}
+{% macro delete_rows_of_changed(key, changed_sql) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ key }} in ({{ changed_sql }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Family fingerprints an incremental family mart was last built from, kept apart from the
+    published marts (intermediate.dbt_family_fingerprints). -#}
+{% macro stored_family_fingerprints() -%}
+    (select family_root_id, family_fingerprint from intermediate.dbt_family_fingerprints
+     where model_name = '{{ this.identifier }}')
+{%- endmacro %}
+
+{#- Post-hook: remember the fingerprint of every current family for this model. -#}
+{% macro save_family_fingerprints() -%}
+    delete from intermediate.dbt_family_fingerprints where model_name = '{{ this.identifier }}';
+    insert into intermediate.dbt_family_fingerprints
+    select distinct '{{ this.identifier }}', family_root_id, family_fingerprint
+    from {{ ref('int_family_members') }}
 {%- endmacro %}

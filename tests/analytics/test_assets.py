@@ -79,6 +79,15 @@ def test_every_analytics_asset_materializes_and_its_checks_pass(synthetic_run):
                 "select distinct relationship from analytics.similarity_by_configuration"
             ).fetchall()
         }
+        undocumented = con.execute(
+            """
+            select table_name, null from duckdb_tables()
+            where schema_name = 'analytics' and coalesce(comment, '') = ''
+            union all
+            select table_name, column_name from duckdb_columns()
+            where schema_name = 'analytics' and coalesce(comment, '') = ''
+            """
+        ).fetchall()
     finally:
         con.close()
     assert tables == {
@@ -87,6 +96,7 @@ def test_every_analytics_asset_materializes_and_its_checks_pass(synthetic_run):
         "trait_transitions",
         "trait_orderings",
     }
+    assert undocumented == []  # every analytics table and column carries a comment
     # Which deeper relationships exist depends on the generated forest (unit tests cover each).
     assert {"random", "parent-child", "siblings", "grandparent-grandchild"} <= relationships
 

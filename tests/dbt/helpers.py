@@ -3,6 +3,7 @@ paper's definitions (edges, primary parents, families, card features) to check t
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -180,3 +181,44 @@ def card_features(text: str | None) -> tuple[bool, int | None, int | None, bool]
     lower = text.lower()
     auto = "automatically generated" in lower or "generated automatically" in lower
     return True, len(text), len(text.split()), auto
+
+
+def lineage(edges: dict[tuple[str, str], dict]) -> dict[tuple[str, str], int]:
+    """(ancestor, descendant) -> shortest distance, by a breadth-first walk up from every child
+    over every declared edge (self-loops skipped; a model is never its own ancestor)."""
+    parents: dict[str, set[str]] = {}
+    for parent, child in edges:
+        if parent != child:
+            parents.setdefault(child, set()).add(parent)
+    pairs: dict[tuple[str, str], int] = {}
+    for descendant in parents:
+        seen = {descendant}
+        frontier, distance = [descendant], 0
+        while frontier:
+            distance += 1
+            next_frontier = []
+            for model in frontier:
+                for parent in parents.get(model, ()):
+                    if parent not in seen:
+                        seen.add(parent)
+                        pairs[(parent, descendant)] = distance
+                        next_frontier.append(parent)
+            frontier = next_frontier
+    return pairs
+
+
+def check_lineage_mart(warehouse: Path, edges: dict[tuple[str, str], dict]) -> dict:
+    """fct_model_lineage holds exactly the pairs and distances of `lineage(edges)`, and each
+    stored path is a chain of declared edges with their primary relations."""
+    expected = lineage(edges)
+    rows = query(
+        warehouse,
+        "select ancestor_id, descendant_id, distance, path, relations from marts.fct_model_lineage",
+    )
+    assert {(a, d): distance for a, d, distance, *_ in rows} == expected
+    assert len(rows) == len(expected)
+    for *_, path, relations in rows:
+        for (parent, child), relation in zip(itertools.pairwise(path), relations, strict=True):
+            declared = primary_relation(edges[(parent, child)]["relations"])
+            assert (declared or "untyped") == relation, (parent, child)
+    return expected

@@ -15,6 +15,7 @@ from tests.conftest import shared_fixture
 from tests.dbt.helpers import (
     DBT_PROJECT,
     card_features,
+    check_lineage_mart,
     declared_edges,
     families,
     primary_relation,
@@ -109,6 +110,35 @@ def test_real_lineage_with_self_loops_and_multi_parent_models(lineage_fixture):
     assert merge_roots > 0
     (deepest,) = query(warehouse, "select max(max_depth) from marts.family_stats")[0]
     assert deepest >= 5
+
+
+def test_real_lineage_mart_matches_an_independent_walk(lineage_fixture):
+    warehouse, records = lineage_fixture
+    truth = declared_edges([record["model"] for record in records])
+    pairs = check_lineage_mart(warehouse, truth)
+    assert max(pairs.values()) >= 3
+    # merge children reach ancestors the family trees leave out
+    (through_merge,) = query(
+        warehouse, "select count(*) from marts.fct_model_lineage where is_through_merge"
+    )[0]
+    assert through_merge > 0
+    # the Hub model-tree counts agree with the edges and the walk
+    descendants = Counter(ancestor for ancestor, _ in pairs)
+    finetunes, merges = Counter(), Counter()
+    for (parent, child), edge in truth.items():
+        if parent != child:
+            finetunes[parent] += "finetune" in edge["relations"]
+            merges[parent] += "merge" in edge["relations"]
+    rows = query(
+        warehouse, "select model_id, n_finetunes, n_merges, n_descendants from marts.dim_models"
+    )
+    assert rows
+    for model_id, n_finetunes, n_merges, n_descendants in rows:
+        assert (n_finetunes, n_merges, n_descendants) == (
+            finetunes[model_id],
+            merges[model_id],
+            descendants[model_id],
+        ), model_id
 
 
 def test_real_family_trees_cards_and_licences(family_trees_fixture):

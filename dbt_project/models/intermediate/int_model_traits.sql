@@ -147,6 +147,10 @@ select
     coalesce(list_sort(list_distinct(traits.lineage_tags)), []::varchar[]) as lineage_tags,
     coalesce(list_sort(list_distinct(traits.card_base_models)), []::varchar[]) as card_base_models,
     changed_models.card_data ->> '$.base_model_relation' as card_base_model_relation,
+    try_cast(changed_models.payload ->> '$.safetensors.total' as bigint) as parameter_count,
+    changed_models.payload ->> '$.config.architectures[0]' as architecture,
+    changed_models.payload ->> '$.config.model_type' as model_type,
+    changed_models.gated,
     changed_models.changed_at
 from changed_models
 left join traits on traits.model_oid = changed_models.model_oid

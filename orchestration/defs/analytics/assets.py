@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.analytics import drift, report, similarity
+from orchestration.analytics.catalogue import comment_analytics_table
 from orchestration.analytics.relatives import scalar
 from orchestration.defs.resources import WarehouseResource
 
@@ -83,13 +84,15 @@ def report_dir(warehouse: str | Path, out_dir: str = "") -> Path:
 
 
 def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
-    """Replace `analytics.<name>` with the frame (registered, never formatted into SQL)."""
+    """Replace `analytics.<name>` with the frame (registered, never formatted into SQL), with
+    its table and column comments."""
     con.execute("create schema if not exists analytics")
     con.register("analytics_frame", frame)
     try:
         con.execute(f"create or replace table analytics.{name} as select * from analytics_frame")
     finally:
         con.unregister("analytics_frame")
+    comment_analytics_table(con, name)
 
 
 def _unit_interval_check(name: str, values: pd.Series) -> dg.AssetCheckResult:

@@ -11,6 +11,7 @@ with languages as (
         parent_n_languages,
         child_n_languages,
         both_report_languages,
+        parent_is_multilingual,
         is_multilingual_to_english_only
     from {{ ref('language_drift') }}
 
@@ -41,7 +42,9 @@ select
     avg(child_n_languages) filter (where both_report_languages) as mean_child_languages,
     avg(parent_n_languages) as mean_parent_languages_unconditional,
     avg(child_n_languages) as mean_child_languages_unconditional,
-    avg(is_multilingual_to_english_only::int) as share_multilingual_to_english_only,
+    count(*) filter (where parent_is_multilingual) as n_edges_multilingual_parent,
+    avg(is_multilingual_to_english_only::int) filter (where parent_is_multilingual)
+        as share_multilingual_to_english_only,
     count(*) filter (where both_have_card) as n_edges_both_have_card,
     avg(parent_card_length_chars) filter (where both_have_card) as mean_parent_card_chars,
     avg(child_card_length_chars) filter (where both_have_card) as mean_child_card_chars,

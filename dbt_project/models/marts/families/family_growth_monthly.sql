@@ -7,6 +7,7 @@
     incremental_strategy='delete+insert',
     post_hook=[
         "{{ delete_unmatched(ref('family_stats'), 'current.family_root_id = kept.family_root_id') }}",
+        "{{ save_family_fingerprints() }}",
     ],
 ) }}
 
@@ -16,12 +17,11 @@ with members as (
     where created_at is not null
     {% if is_incremental() %}
       and family_root_id in (
-        select stats.family_root_id
-        from {{ ref('family_stats') }} as stats
-        left join (
-            select distinct family_root_id, family_fingerprint from {{ this }}
-        ) as stored on stored.family_root_id = stats.family_root_id
-        where stored.family_fingerprint is distinct from stats.family_fingerprint
+        select distinct current.family_root_id
+        from {{ ref('int_family_members') }} as current
+        left join {{ stored_family_fingerprints() }} as stored
+            on stored.family_root_id = current.family_root_id
+        where stored.family_fingerprint is distinct from current.family_fingerprint
       )
     {% endif %}
 
@@ -32,8 +32,7 @@ monthly as (
     select
         family_root_id,
         date_trunc('month', created_at)::date as month,
-        count(*) as n_new_models,
-        any_value(family_fingerprint) as family_fingerprint
+        count(*) as n_new_models
     from members
     group by family_root_id, date_trunc('month', created_at)::date
 
@@ -46,6 +45,5 @@ select
     sum(n_new_models) over (
         partition by family_root_id order by month
         rows between unbounded preceding and current row
-    ) as n_models_cumulative,
-    family_fingerprint
+    )::bigint as n_models_cumulative
 from monthly

@@ -1,5 +1,6 @@
 -- One row per family (a tree of the no-merge lineage forest, named by its root).
--- Incremental: only families whose member fingerprint changed are aggregated again.
+-- Incremental: only families whose member fingerprint changed since the last build (kept in
+-- intermediate.dbt_family_fingerprints) are aggregated again.
 {{ config(
     materialized='incremental',
     unique_key='family_root_id',
@@ -7,6 +8,7 @@
     post_hook=[
         "{{ delete_unmatched(ref('dim_model_family'),
             'current.model_id = kept.family_root_id and current.is_root') }}",
+        "{{ save_family_fingerprints() }}",
     ],
 ) }}
 
@@ -17,7 +19,8 @@ with members as (
     where family_root_id in (
         select distinct current.family_root_id
         from {{ ref('int_family_members') }} as current
-        left join {{ this }} as stored on stored.family_root_id = current.family_root_id
+        left join {{ stored_family_fingerprints() }} as stored
+            on stored.family_root_id = current.family_root_id
         where stored.family_fingerprint is distinct from current.family_fingerprint
     )
     {% endif %}
@@ -64,8 +67,7 @@ aggregated as (
         count(*) filter (where members.is_merge_child) as n_merge_children,
         bool_or(members.is_in_cycle) as has_cycle,
         min(members.created_at) as first_created_at,
-        max(members.created_at) as last_created_at,
-        any_value(members.family_fingerprint) as family_fingerprint
+        max(members.created_at) as last_created_at
     from members
     left join parents_in_family on parents_in_family.model_id = members.model_id
     group by members.family_root_id
@@ -87,7 +89,6 @@ select
     coalesce(license_lists.licenses, []::varchar[]) as licenses,
     aggregated.has_cycle,
     aggregated.first_created_at,
-    aggregated.last_created_at,
-    aggregated.family_fingerprint
+    aggregated.last_created_at
 from aggregated
 left join license_lists on license_lists.family_root_id = aggregated.family_root_id

@@ -6,14 +6,17 @@
 --
 -- Incremental, keyed by child: a run rebuilds the edges of children that changed since the
 -- last build, of children whose parent changed, appeared or left, and drops the edges of
--- children that left or whose new version declares no parent any more.
+-- children that left (post-hook) or whose new version declares no parent any more (pre-hook).
 {{ config(
     materialized='incremental',
     unique_key='child_id',
     incremental_strategy='delete+insert',
+    pre_hook=[
+        "{{ delete_rows_of_changed('child_id',
+            'select model_id from ' ~ ref('int_model_traits') ~ ' where changed_at > ' ~ watermark()) }}",
+    ],
     post_hook=[
-        "{{ delete_unmatched(ref('int_model_traits'),
-            'current.model_id = kept.child_id and current.changed_at = kept.child_changed_at') }}",
+        "{{ delete_unmatched(ref('int_model_traits'), 'current.model_id = kept.child_id') }}",
         "{{ save_watermark('select max(changed_at) from ' ~ ref('int_model_traits')) }}",
     ],
 ) }}
@@ -107,8 +110,7 @@ select
     children.likes - parents.likes as likes_change,
     children.downloads - parents.downloads as downloads_change,
     date_diff('second', parents.created_at, children.created_at) / 86400.0
-        as created_days_change,
-    children.changed_at as child_changed_at
+        as created_days_change
 from edges
 inner join models as children on children.model_id = edges.child_id
 left join models as parents on parents.model_id = edges.parent_id

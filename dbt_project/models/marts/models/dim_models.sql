@@ -1,7 +1,7 @@
 -- One row per current model: its traits (licenses, languages, datasets, arXiv ids, task,
 -- library, regions) and its model card's features, as the paper defines them.
--- Incremental: a model is rebuilt when its traits change or its card is fetched again (two
--- clocks, two watermarks).
+-- Incremental: a model is rebuilt when its traits change, its card is fetched again (two
+-- clocks, two watermarks) or its model tree (base models, children, descendants) changed.
 {{ config(
     materialized='incremental',
     unique_key='model_oid',
@@ -19,6 +19,12 @@ with cards as (
 
 ),
 
+tree as (
+
+    select * from {{ ref('int_model_tree_counts') }}
+
+),
+
 changed_models as (
 
     select traits.*
@@ -27,6 +33,18 @@ changed_models as (
     where traits.changed_at > {{ watermark('traits') }}
        or traits.model_oid in (
             select model_oid from cards where fetched_at > {{ watermark('cards') }}
+       )
+       or traits.model_id in (
+            select tree.model_id
+            from tree
+            inner join {{ this }} as stored on stored.model_id = tree.model_id
+            where stored.base_models <> tree.base_models
+               or stored.n_adapters <> tree.n_adapters
+               or stored.n_finetunes <> tree.n_finetunes
+               or stored.n_quantizations <> tree.n_quantizations
+               or stored.n_merges <> tree.n_merges
+               or stored.n_children <> tree.n_children
+               or stored.n_descendants <> tree.n_descendants
        )
     {% endif %}
 
@@ -60,7 +78,15 @@ select
     changed_models.likes,
     changed_models.pipeline_tag,
     changed_models.library_name,
+    changed_models.gated,
+    changed_models.gated is not null and changed_models.gated <> 'false' as is_gated,
+    changed_models.parameter_count,
+    changed_models.architecture,
+    changed_models.model_type,
     changed_models.licenses,
+    license.primary_license,
+    license.license_category,
+    ranks.restrictiveness_rank as license_restrictiveness_rank,
     changed_models.languages,
     changed_models.other_language_codes,
     changed_models.is_multilingual,
@@ -74,6 +100,17 @@ select
     card_features.card_is_auto_generated,
     card_features.card_is_templated,
     card_features.card_fetched_at,
-    greatest(changed_models.changed_at, card_features.card_fetched_at) as source_changed_at
+    tree.base_models,
+    tree.n_adapters,
+    tree.n_finetunes,
+    tree.n_quantizations,
+    tree.n_merges,
+    tree.n_children,
+    tree.n_descendants
 from changed_models
 inner join card_features on card_features.model_oid = changed_models.model_oid
+inner join tree on tree.model_id = changed_models.model_id
+left join {{ ref('int_model_license_category') }} as license
+    on license.model_id = changed_models.model_id
+left join {{ ref('license_category_ranks') }} as ranks
+    on ranks.license_category = license.license_category

@@ -1,0 +1,98 @@
+-- One row per current model: its licence against the licences of all its ancestors (every
+-- relation, every generation, from fct_model_lineage), by the rules of the seed
+-- license_violation_rules. license_drift judges each edge alone; this follows the chain, so a
+-- grandchild that relaxes its root's terms is caught even when its own edge is clean.
+-- Ancestors outside the Hub or without a licence are not judged.
+with models as (
+
+    select
+        traits.model_id,
+        license.primary_license,
+        license.license_category,
+        ranks.restrictiveness_rank
+    from {{ ref('int_model_traits') }} as traits
+    left join {{ ref('int_model_license_category') }} as license
+        on license.model_id = traits.model_id
+    left join {{ ref('license_category_ranks') }} as ranks
+        on ranks.license_category = license.license_category
+
+),
+
+ancestors as (
+
+    select
+        lineage.descendant_id as model_id,
+        lineage.ancestor_id,
+        lineage.distance,
+        license.primary_license as ancestor_license,
+        license.license_category as ancestor_category,
+        ranks.restrictiveness_rank as ancestor_rank
+    from {{ ref('fct_model_lineage') }} as lineage
+    inner join {{ ref('int_model_license_category') }} as license
+        on license.model_id = lineage.ancestor_id
+    inner join {{ ref('license_category_ranks') }} as ranks
+        on ranks.license_category = license.license_category
+
+),
+
+judged as (
+
+    select
+        ancestors.*,
+        coalesce(rules.is_violation, false) as is_violation,
+        case when rules.is_violation then rules.rule end as violated_rule
+    from ancestors
+    inner join models on models.model_id = ancestors.model_id
+    left join {{ ref('license_violation_rules') }} as rules
+        on rules.parent_category = ancestors.ancestor_category
+        and rules.child_category = models.license_category
+
+),
+
+per_model as (
+
+    select
+        model_id,
+        count(*) as n_licensed_ancestors,
+        -- most restrictive first, then nearest, then by id
+        arg_min(ancestor_license, row(ancestor_rank, distance, ancestor_id))
+            as most_restrictive_ancestor_license,
+        arg_min(ancestor_category, row(ancestor_rank, distance, ancestor_id))
+            as most_restrictive_ancestor_category,
+        min(ancestor_rank) as most_restrictive_ancestor_rank,
+        arg_min(ancestor_id, row(ancestor_rank, distance, ancestor_id))
+            as most_restrictive_ancestor_id,
+        count(*) filter (where is_violation) as n_violated_ancestors,
+        -- the nearest ancestor whose terms the model breaks, then the most restrictive
+        arg_min(ancestor_id, row(distance, ancestor_rank, ancestor_id))
+            filter (where is_violation) as violated_ancestor_id,
+        arg_min(ancestor_license, row(distance, ancestor_rank, ancestor_id))
+            filter (where is_violation) as violated_ancestor_license,
+        arg_min(violated_rule, row(distance, ancestor_rank, ancestor_id))
+            filter (where is_violation) as violated_rule,
+        min(distance) filter (where is_violation) as violation_generations_up,
+        coalesce(bool_or(is_violation and distance = 1), false) as breaks_parent_terms
+    from judged
+    group by model_id
+
+)
+
+select
+    models.model_id,
+    models.primary_license,
+    models.license_category,
+    models.restrictiveness_rank,
+    coalesce(per_model.n_licensed_ancestors, 0) as n_licensed_ancestors,
+    per_model.most_restrictive_ancestor_license,
+    per_model.most_restrictive_ancestor_category,
+    per_model.most_restrictive_ancestor_rank,
+    per_model.most_restrictive_ancestor_id,
+    coalesce(per_model.n_violated_ancestors, 0) > 0 as breaks_ancestor_terms,
+    coalesce(per_model.breaks_parent_terms, false) as breaks_parent_terms,
+    coalesce(per_model.n_violated_ancestors, 0) as n_violated_ancestors,
+    per_model.violated_ancestor_id,
+    per_model.violated_ancestor_license,
+    per_model.violated_rule,
+    per_model.violation_generations_up
+from models
+left join per_model on per_model.model_id = models.model_id
