@@ -264,6 +264,18 @@ def build_parser(config: Settings | None = None) -> argparse.ArgumentParser:
         _child("orchestration.report_job"),
     )
 
+    command(
+        "reproduce-paper",
+        "From the paper's released CSV to its report, in one command: check the file, import "
+        "it, build, analyse, report (`reproduce-paper --help`).",
+        _child("orchestration.reproduce_paper"),
+    )
+    command(
+        "paper-csv",
+        "Write a snapshot in the paper's CSV format, or check that a file has it.",
+        _paper_csv,
+    )
+
     command("dev", "The Dagster UI on http://127.0.0.1:3000.", _dev)
 
     command(
@@ -402,6 +414,12 @@ def _hub(args: argparse.Namespace, config: Settings) -> int:
     return EXIT_OK
 
 
+def _paper_csv(args: argparse.Namespace, config: Settings) -> int:
+    from ingestion.paper_csv import main as paper_csv_main
+
+    return paper_csv_main(args.options)
+
+
 def _run_child(argv: Sequence[str]) -> int:
     """Run a child process in the project folder; its exit code is ours."""
     try:
@@ -460,7 +478,7 @@ def expected_failure(error: BaseException) -> CommandError | None:
 
 
 # Commands whose options belong to another program: everything after the command is theirs.
-PASSTHROUGH = ("hub", "demo", "report", "dbt")
+PASSTHROUGH = ("hub", "demo", "report", "reproduce-paper", "paper-csv", "dbt")
 
 
 def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:

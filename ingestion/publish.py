@@ -1,7 +1,8 @@
 """Write-audit-publish: analysts read a published copy of the marts, never the warehouse.
 
 After a build whose models and tests passed, `publish` copies the analyst-facing schemas
-(`marts`, seeds included, and `analytics`) with their comments into a new DuckDB file under
+(`marts`, seeds included, and `analytics`) with their comments and table macros (families as
+of a date) into a new DuckDB file under
 `<published>.builds/`, then swaps the `published` path (a symlink) to it in one atomic rename.
 So:
 - a reader never holds the warehouse file, and never makes a refresh fail;
@@ -91,6 +92,20 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, build_id: str) -> P
         for schema, table, column, comment in columns:
             target = f"published_build.{schema}.{_quoted(table)}.{_quoted(column)}"
             con.execute(f"comment on column {target} is {_literal(comment)}")
+        for schema, name, parameters, definition, kind in con.execute(
+            """
+            select schema_name, function_name, parameters, macro_definition, function_type
+            from duckdb_functions()
+            where database_name = current_database() and schema_name in $schemas
+              and function_type in ('macro', 'table_macro') and not internal
+            """,
+            {"schemas": list(PUBLISHED_SCHEMAS)},
+        ).fetchall():
+            table = "table " if kind == "table_macro" else ""
+            con.execute(
+                f"create macro published_build.{schema}.{_quoted(name)}({', '.join(parameters)}) "
+                f"as {table}{definition}"
+            )
         con.execute("checkpoint published_build")
     finally:
         con.execute("detach published_build")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.publish import published_build, published_path
 from ingestion.warehouse import read_when_idle, writer_lock_path
 
 RAW_COUNTS = {
@@ -49,10 +50,14 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
 
 def describe(warehouse: Path) -> dict:
     """A JSON-able description of the warehouse; never writes, never waits for a writer."""
+    published = published_path(warehouse)
     report: dict = {
         "warehouse": str(warehouse),
         "exists": warehouse.exists(),
         "writer_pid": writer_lock_holder(warehouse),
+        # what analysts open: a consistent copy of the marts, replaced after each good build
+        "published": str(published),
+        "published_build": str(build) if (build := published_build(published)) else None,
     }
     if not warehouse.exists():
         return report
@@ -94,6 +99,10 @@ def describe(warehouse: Path) -> dict:
 def render(report: dict) -> str:
     """The description as lines for a terminal."""
     lines = [f"warehouse: {report['warehouse']}"]
+    lines.append(
+        f"published (for analysts): {report['published']}"
+        + ("" if report["published_build"] else " (not published yet)")
+    )
     if not report["exists"]:
         return "\n".join([*lines, "  not created yet: run `hubgenome models` or `make run`"])
     lines.append(f"  {report['size_bytes'] / 1e6:,.1f} MB, modified {report['modified_at']}")

@@ -76,14 +76,26 @@ def catch_up_hub_clock(endpoint: str, watermark: datetime | None) -> dict | None
 class Daemon:
     """`dagster-daemon run` on the project's workspace, pointed at the local Hub."""
 
-    def __init__(self, config: Settings, endpoint: str, log_path: Path):
+    def __init__(
+        self,
+        config: Settings,
+        endpoint: str,
+        log_path: Path,
+        interval: int | None = DEMO_INTERVAL_SECONDS,
+    ):
+        """`interval`: seconds between sensor and automation ticks; None keeps production's."""
+        intervals = {}
+        if interval is not None:
+            intervals = {
+                "HUBGENOME_SENSOR_INTERVAL": str(interval),
+                "HUBGENOME_AUTOMATION_INTERVAL": str(interval),
+            }
         env = child_environment(
             HF_ENDPOINT=endpoint,
             HUBGENOME_WAREHOUSE=str(config.warehouse),
             DAGSTER_HOME=str(config.dagster_home),
             HUBGENOME_AUTOMATION="on",
-            HUBGENOME_SENSOR_INTERVAL=str(DEMO_INTERVAL_SECONDS),
-            HUBGENOME_AUTOMATION_INTERVAL=str(DEMO_INTERVAL_SECONDS),
+            **intervals,
         )
         daemon = str(Path(sys.executable).parent / "dagster-daemon")
         log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """`hubgenome report`: the paper's analyses and the report, rebuilt from the warehouse's marts.
 
-Materializes every asset of the `analytics` group through Dagster, on the instance in
-`DAGSTER_HOME` (so the UI shows the run), against the warehouse the settings name.
+Materializes every asset of the `analytics` group, and the published copy, through Dagster,
+on the instance in `DAGSTER_HOME` (the UI shows the run), on the warehouse the settings name.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     definitions = defs()
     job = definitions.resolve_implicit_global_asset_job_def()
     graph = definitions.resolve_asset_graph()
-    selection = sorted(dg.AssetSelection.groups("analytics").resolve(graph))
+    selection = sorted(dg.AssetSelection.groups("analytics", "published").resolve(graph))
     dagster_home = settings().dagster_home
     dagster_home.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:

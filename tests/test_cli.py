@@ -22,7 +22,10 @@ from ingestion.cli import (
 from ingestion.config import PROJECT_ROOT
 from ingestion.warehouse import acquire_writer_lock
 
-JOBS = ("models", "cards", "popularity", "sweep", "import", "status", "hub", "demo", "report")
+JOBS = (
+    "models", "cards", "popularity", "sweep", "import", "status", "hub", "demo", "report",
+    "reproduce-paper", "paper-csv", "dev", "dbt",
+)  # fmt: skip
 
 
 def hubgenome(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -168,7 +171,13 @@ def test_a_corrupt_compressed_file_is_exit_5(tmp_path, synthetic_snapshot):
 def test_status_names_the_warehouse_and_its_watermark(tmp_path, local_hub):
     warehouse = tmp_path / "w.duckdb"
     missing = json.loads(hubgenome("status", "--json", "--warehouse", str(warehouse)).stdout)
-    assert missing == {"warehouse": str(warehouse), "exists": False, "writer_pid": None}
+    assert missing == {
+        "warehouse": str(warehouse),
+        "exists": False,
+        "writer_pid": None,
+        "published": str(tmp_path / "w.published.duckdb"),
+        "published_build": None,
+    }
     loaded = hubgenome("models", "--endpoint", local_hub.base_url, "--warehouse", str(warehouse))
     assert loaded.returncode == 0, loaded.stderr
     report = json.loads(hubgenome("status", "--json", "--warehouse", str(warehouse)).stdout)

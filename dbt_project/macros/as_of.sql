@@ -6,8 +6,10 @@
     primary-parent cycle is broken at its smallest model id. Models are named by their
     current ids, as in the marts. -#}
 {% macro create_as_of_macros() -%}
-    {%- set history = ref('model_history') -%}
-    {%- set edge_history = this -%}
+    {#- without the database: DuckDB names it after the file, so a qualified name would break
+        in the published copy and in any copy of the warehouse -#}
+    {%- set history = ref('model_history').include(database=false) -%}
+    {%- set edge_history = this.include(database=false) -%}
     create or replace macro {{ history.schema }}.family_members_as_of(as_of) as table
     with recursive
     models as (

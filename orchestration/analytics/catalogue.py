@@ -9,22 +9,27 @@ from __future__ import annotations
 import duckdb
 
 TABLES: dict[str, tuple[str, dict[str, str]]] = {
-    "similarity_by_relationship": (
-        "Mean similarity of sampled relatives (the paper's local family configurations), per "
-        "configuration and per relationship, with a 95% bootstrap interval.",
+    "similarity_by_configuration": (
+        "Mean similarity of sampled relatives within each of the paper's local family "
+        "configurations (duo, trio_1, ...; level 'configuration'), with a 95% bootstrap "
+        "interval; level 'pooled' pools the pairs by relationship (secondary, not the paper's).",
         {
-            "level": "configuration (one sampled structure) or relationship (pooled by kinship)",
+            "level": "configuration (the paper's comparison, within one sampled structure) or "
+            "pooled (pairs of every configuration by relationship; secondary)",
             "configuration": "The sampled family configuration (the paper's sample helpers).",
             "config_index": "Index of the configuration within its sampler.",
-            "relationship": "Kinship of the pair (siblings, parent-child, ...).",
+            "relationship": "Role of the pair in the configuration (siblings, parent-child, ...).",
             "generations_apart": "Generations between the two models, when one value.",
-            "text": "The DNA text compared: metadata, metadata_noleak or card.",
+            "text": "The DNA text compared: metadata_paper (the paper's fullJson, modelId "
+            "included), metadata_noleak (ours, without the ids that leak kinship) or card.",
             "metric": "Similarity: levenshtein, bow (bag-of-words cosine) or tfidf.",
             "n_pairs": "Pairs sampled and scored.",
             "mean": "Mean similarity of the pairs.",
             "ci_low": "Lower end of the 95% bootstrap interval of the mean.",
             "ci_high": "Upper end of the 95% bootstrap interval of the mean.",
             "graph_relations": "Relations whose edges formed the forest sampled, comma-separated.",
+            "edge_rule": "Which edges formed the forest: paper (base_model tags, parent in the "
+            "snapshot) or ours (tags and cardData).",
             "n_samples": "Pairs asked of each sampler.",
             "seed": "Random seed of the sampling.",
             "resamples": "Bootstrap resamples behind the interval.",

@@ -1,0 +1,126 @@
+"""Freshness: how long the marts, the analytics and the report take to reflect the Hub, with
+`dagster-daemon` running the shipped sensors and automation unattended (production intervals
+unless `--interval` says otherwise), against the local Hub over HTTP.
+
+Scenarios: a first start on an empty warehouse, then changes of about 0.01% and 1% of the
+models (the local Hub's clock moves one tick at a time until that many change events applied).
+Prints a markdown table; `--record` appends it to BENCHMARKS.md.
+
+Run: `python -m bench.freshness --models 3000 [--interval 60] [--record]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from ingestion.config import PROJECT_ROOT, settings
+from ingestion.localhub.server import start_process, stop_process
+from ingestion.localhub.synthetic import generate, write_jsonl
+from orchestration.demo import Daemon, Watcher, move_hub_clock, settled, wait_until
+
+LAYERS = ("raw", "staging", "intermediate", "marts", "analytics", "published")
+REPORT = dg.AssetKey(["analytics", "reproduction_report"])
+
+
+def change_hub(endpoint: str, events: int) -> int:
+    """Move the Hub's clock a tick at a time until at least `events` change events applied."""
+    applied = 0
+    while applied < events:
+        applied += move_hub_clock(endpoint, {"advance_seconds": 3600})["applied"]
+    return applied
+
+
+def layer_times(watcher: Watcher, since: float) -> dict[str, float]:
+    """Seconds from `since` until each layer's last asset refreshed after it."""
+    times: dict[str, float] = {}
+    for key, when in watcher.latest().items():
+        if when >= since:
+            layer = key.path[0]
+            times[layer] = max(times.get(layer, 0.0), when - since)
+    return times
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=3000)
+    parser.add_argument("--interval", type=int, default=None, help="sensor and automation s")
+    parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--record", action="store_true", help="append to BENCHMARKS.md")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="hubgenome-freshness-"))
+    dagster_home = work / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster_home" / "dagster.yaml", dagster_home)
+    config = settings()
+    config = config.with_warehouse(work / "warehouse.duckdb")
+    config = type(config)(**{**config.__dict__, "dagster_home": dagster_home})
+    snapshot = work / "hub.jsonl.gz"
+    write_jsonl(generate(args.models, 0), snapshot)
+    hub, endpoint = start_process(snapshot, "--seed", "0", quiet=True)
+    rows = []
+    try:
+        from orchestration.definitions import defs
+
+        every_asset = set(defs().resolve_asset_graph().materializable_asset_keys)
+        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+            watcher = Watcher(instance, every_asset)
+            started = time.time()
+            daemon = Daemon(config, endpoint, work / "daemon.log", interval=args.interval)
+            try:
+                wait_until(
+                    lambda: not watcher.never_materialized() and settled(watcher, 15),
+                    watcher, daemon, started, args.timeout, "every asset",
+                )  # fmt: skip
+                rows.append(row("first start, empty warehouse", args.models, watcher, started))
+                for share in (0.0001, 0.01):
+                    events = max(1, round(args.models * share))
+                    applied = change_hub(endpoint, events)
+                    changed_at = time.time()
+                    wait_until(
+                        lambda at=changed_at: REPORT in watcher.materialized_since(at)
+                        and settled(watcher, 15),
+                        watcher, daemon, changed_at, args.timeout, "the report",
+                    )  # fmt: skip
+                    label = f"{share:.2%} change ({applied} Hub events)"
+                    rows.append(row(label, args.models, watcher, changed_at))
+            finally:
+                daemon.stop()
+    finally:
+        stop_process(hub)
+    table = render(rows, args)
+    print(table)
+    if args.record:
+        with open(PROJECT_ROOT / "BENCHMARKS.md", "a", encoding="utf-8") as out:
+            out.write("\n" + table)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def row(label: str, models: int, watcher: Watcher, since: float) -> dict:
+    runs = [run for run in watcher.runs_since(since) if run.is_finished]
+    return {"scenario": label, "runs": len(runs), **layer_times(watcher, since)}
+
+
+def render(rows: list[dict], args: argparse.Namespace) -> str:
+    interval = args.interval or "production (60 s sensor, 30 s automation)"
+    lines = [
+        f"### Freshness, {args.models:,} models, dagster-daemon unattended, intervals: "
+        f"{interval} ({time.strftime('%Y-%m-%d %H:%M')})",
+        "",
+        "| scenario | runs | " + " | ".join(f"{layer} (s)" for layer in LAYERS) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in LAYERS) + " |",
+    ]
+    for entry in rows:
+        cells = [f"{entry[layer]:.0f}" if layer in entry else "-" for layer in LAYERS]
+        lines.append(f"| {entry['scenario']} | {entry['runs']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
