@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 
 import psutil
 
+from ingestion.config import child_environment
+
 
 @dataclass
 class Measurement:
@@ -60,7 +62,7 @@ def run_measured(
     """
     before = os.times()
     started = time.perf_counter()
-    process = subprocess.Popen(argv, env={**os.environ, **(env or {})}, cwd=cwd)
+    process = subprocess.Popen(argv, env=child_environment(**(env or {})), cwd=cwd)
     watched = psutil.Process(process.pid)
     peak = 0
     stopped = False

@@ -181,8 +181,7 @@ def run(models: int, skip_http: bool, skip_baseline: bool, results: list[Measure
     for target in (workdir / "dbt-target", PROJECT_ROOT / "dbt_project" / "target"):
         subprocess.run(
             [DBT, "parse", *DBT_OPTIONS, "--target-path", str(target)]
-            + ["--vars", settings().dbt_vars()],
-            env={**os.environ, "HUBGENOME_WAREHOUSE": str(imported)},
+            + ["--vars", settings().with_warehouse(imported).dbt_vars()],
             check=True,
         )
     step = dbt_build("full dbt build (run + tests)", imported, "--full-refresh")

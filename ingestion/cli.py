@@ -521,13 +521,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> None:
     """The `hubgenome` console script."""
     sys.exit(main())
-
-
-def listing_alias(argv: Sequence[str] | None = None) -> None:
-    """`python -m ingestion.ingest models|cards|popularity|sweep ...`, as scripts call it."""
-    sys.exit(main(list(sys.argv[1:] if argv is None else argv)))
-
-
-def import_alias(argv: Sequence[str] | None = None) -> None:
-    """`python -m ingestion.importers FILE ...`, as scripts call it."""
-    sys.exit(main(["import", *(sys.argv[1:] if argv is None else argv)]))

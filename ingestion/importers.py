@@ -25,6 +25,7 @@ import gzip
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -379,6 +380,5 @@ def _continue_deltas_from_here(con: duckdb.DuckDBPyConnection) -> datetime | Non
 
 
 if __name__ == "__main__":
-    from ingestion.cli import import_alias
-
-    import_alias()
+    # The alias becomes `python -m ingestion import ...` in place (same process).
+    os.execv(sys.executable, [sys.executable, "-m", "ingestion", "import", *sys.argv[1:]])

@@ -12,6 +12,8 @@ subcommands of the same names, kept for scripts that call it.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -174,6 +176,5 @@ def _older_than(items: list[dict], stop_before: datetime | None) -> bool:
 
 
 if __name__ == "__main__":
-    from ingestion.cli import listing_alias
-
-    listing_alias()
+    # The alias becomes `python -m ingestion ...` in place (same process, no import of the CLI).
+    os.execv(sys.executable, [sys.executable, "-m", "ingestion", *sys.argv[1:]])
