@@ -12,7 +12,7 @@ from ingestion.cards import fetch_cards
 from ingestion.hub_client import HubClient, RetryPolicy
 from ingestion.ingest import ingest_models
 from ingestion.localhub.synthetic import generate
-from orchestration.defs.ingestion.assets import hub_model_cards, hub_models
+from orchestration.defs.ingestion.assets import hub_delta
 from orchestration.defs.resources import HubResource, WarehouseResource
 
 
@@ -89,7 +89,7 @@ def test_bad_records_are_quarantined_and_the_run_goes_on(tmp_path, warehouse):
     bad = {records[i]["model"]["id"] for i in (3, 4, 5, 6)}
     with hub_serving(records, tmp_path) as hub:
         result = dg.materialize(
-            [hub_models, hub_model_cards],
+            [hub_delta],
             resources={
                 "hub": HubResource(endpoint=hub.base_url),
                 "warehouse": WarehouseResource(path=str(warehouse)),

@@ -22,7 +22,7 @@ from ingestion.hub_client import HubClient
 from ingestion.localhub.server import Access, serve, serve_store
 from ingestion.localhub.store import HubStore
 from ingestion.localhub.synthetic import generate
-from orchestration.defs.ingestion.assets import hub_model_cards, hub_models
+from orchestration.defs.ingestion.assets import hub_delta
 from orchestration.defs.resources import HubResource, WarehouseResource
 from tests.ingestion.ingestion_helpers import open_warehouse
 
@@ -116,7 +116,7 @@ def test_the_token_is_used_but_never_logged_or_stored(tmp_path, monkeypatch, rec
         dagster_warehouse = tmp_path / "dagster" / "warehouse.duckdb"
         with dg.DagsterInstance.local_temp(tempdir=str(dagster_home)) as instance:
             result = dg.materialize(
-                [hub_models, hub_model_cards],
+                [hub_delta],
                 resources={
                     "hub": HubResource(endpoint=server.base_url),
                     "warehouse": WarehouseResource(path=str(dagster_warehouse)),
