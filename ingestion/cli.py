@@ -287,7 +287,7 @@ def build_parser(config: Settings | None = None) -> argparse.ArgumentParser:
 # Jobs.
 
 
-def _checked_warehouse(args: argparse.Namespace, config: Settings) -> Path:
+def _checked_warehouse(args: argparse.Namespace) -> Path:
     """The warehouse to write, refused when its folder is missing (unless asked to create it)."""
     path: Path = args.warehouse
     default = path == Settings.from_env({}).warehouse
@@ -302,15 +302,13 @@ def _checked_warehouse(args: argparse.Namespace, config: Settings) -> Path:
     return path
 
 
-def _writer(args: argparse.Namespace, config: Settings):
+def _writer(args: argparse.Namespace):
     from ingestion.warehouse import connect_writer
 
     def waiting(lock_path: Path) -> None:
         log.info(f"waiting for the warehouse writer lock {lock_path} (up to {args.lock_wait:.0f}s)")
 
-    return connect_writer(
-        _checked_warehouse(args, config), on_wait=waiting, lock_timeout=args.lock_wait
-    )
+    return connect_writer(_checked_warehouse(args), on_wait=waiting, lock_timeout=args.lock_wait)
 
 
 def _client(args: argparse.Namespace) -> HubClient:
@@ -320,7 +318,7 @@ def _client(args: argparse.Namespace) -> HubClient:
 def _models(args: argparse.Namespace, config: Settings) -> int:
     from ingestion.ingest import ingest_models
 
-    with _writer(args, config) as con:
+    with _writer(args) as con:
         result = ingest_models(
             con,
             _client(args),
@@ -338,7 +336,7 @@ def _models(args: argparse.Namespace, config: Settings) -> int:
 def _cards(args: argparse.Namespace, config: Settings) -> int:
     from ingestion.cards import fetch_cards
 
-    with _writer(args, config) as con:
+    with _writer(args) as con:
         result = fetch_cards(con, _client(args), concurrency=args.concurrency)
     statuses = ", ".join(
         f"{count:,} {status}" for status, count in sorted(result.by_status.items())
@@ -350,7 +348,7 @@ def _cards(args: argparse.Namespace, config: Settings) -> int:
 def _popularity(args: argparse.Namespace, config: Settings) -> int:
     from ingestion.popularity import refresh_popularity
 
-    with _writer(args, config) as con:
+    with _writer(args) as con:
         result = refresh_popularity(con, _client(args), page_size=args.page_size)
     print(f"popularity: {result.listed:,} listed, {result.recorded:,} changes recorded")
     return EXIT_OK
@@ -359,7 +357,7 @@ def _popularity(args: argparse.Namespace, config: Settings) -> int:
 def _sweep(args: argparse.Namespace, config: Settings) -> int:
     from ingestion.sweep import sweep_deletions
 
-    with _writer(args, config) as con:
+    with _writer(args) as con:
         result = sweep_deletions(
             con, _client(args), page_size=args.page_size, max_deleted_share=args.max_deleted_share
         )
@@ -377,7 +375,7 @@ def _import(args: argparse.Namespace, config: Settings) -> int:
         file_format = args.format or detect_format(args.path)
     except ValueError as error:
         raise CommandError(str(error), EXIT_USAGE) from None
-    with _writer(args, config) as con:
+    with _writer(args) as con:
         result = import_snapshot(con, args.path, file_format, batch_size=args.batch_size)
     stored = result.added + result.changed
     print(

@@ -162,10 +162,10 @@ class Watcher:
             launched_by = run.tags.get("dagster/sensor_name") or run.tags.get(
                 "dagster/schedule_name", "?"
             )
-            selection = run.asset_selection or set()
+            selection = f", {len(run.asset_selection)} assets" if run.asset_selection else ""
             print(
-                f"  run {run.run_id[:8]} {run.job_name} by {launched_by}: {run.status.value}, "
-                f"{len(selection)} assets",
+                f"  run {run.run_id[:8]} {run.job_name} by {launched_by}: {run.status.value}"
+                + selection,
                 flush=True,
             )
             if run.status != dg.DagsterRunStatus.SUCCESS:

@@ -217,10 +217,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         self._status = 0  # the handler serves every request of a kept-alive connection
         self._body_fault: str | None = None
         self._extra_headers: dict[str, str] = {}
+        self._endpoint: str | None = None  # admin requests are not counted
         if path.startswith("/admin/"):
             self._admin(method, path, query)
             return
         endpoint = self._endpoint_of(path)
+        self._endpoint = endpoint or "other"
         try:
             valid, grant = self.server.access.identify(self.headers.get("Authorization"))
             if not valid:
@@ -247,7 +249,14 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, json.JSONDecodeError) as error:
             self._error(HubError(400, f"Bad request: {error}"))
         finally:
-            self.server.stats.count(endpoint or "other", self._status)
+            self._count()
+
+    def _count(self) -> None:
+        """Count the request once: before its response is written (a client that has read
+        the response must find it counted), or at the end for one that sent none."""
+        if self._endpoint is not None:
+            self.server.stats.count(self._endpoint, self._status)
+            self._endpoint = None
 
     @staticmethod
     def _endpoint_of(path: str) -> str | None:
@@ -494,6 +503,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self._status = status
+        self._count()
         fault = self._body_fault if status == 200 and self._send_body else None
         if fault == "truncated":
             body = body[: max(1, len(body) // 2)]

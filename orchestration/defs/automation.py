@@ -154,12 +154,14 @@ def apply_layer_automation(defs: dg.Definitions) -> dg.Definitions:
         return defs.map_resolved_asset_specs(func=with_layer_automation)
 
 
-warehouse_automation = dg.AutomationConditionSensorDefinition(
-    "warehouse_automation",
-    target=dg.AssetSelection.all(),
-    default_status=SENSOR_STATUS,
-    minimum_interval_seconds=settings().automation_interval_seconds,
-    use_user_code_server=True,  # `InputsChanged` is Python, evaluated where the code is
-    description="Refreshes every derived asset whose inputs changed (raw -> staging -> marts -> "
-    "analytics), and nothing else.",
-)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)  # use_user_code_server: see InputsChanged
+    warehouse_automation = dg.AutomationConditionSensorDefinition(
+        "warehouse_automation",
+        target=dg.AssetSelection.all(),
+        default_status=SENSOR_STATUS,
+        minimum_interval_seconds=settings().automation_interval_seconds,
+        use_user_code_server=True,  # `InputsChanged` is Python, evaluated where the code is
+        description="Refreshes every derived asset whose inputs changed (raw -> staging -> "
+        "marts -> analytics -> published), and nothing else.",
+    )

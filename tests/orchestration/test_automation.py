@@ -150,6 +150,14 @@ def test_every_derived_layer_is_automated_and_raw_only_for_a_first_install(scena
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
+def test_every_dbt_source_is_a_raw_asset_that_runs(scenario):
+    """A source with no asset writing it would count as missing forever and hold back every
+    model that reads it (raw.hub_model_names once held back marts.model_lifecycle)."""
+    for key in scenario.graph.get_all_asset_keys():
+        if key.path[0] == "raw":
+            assert key in scenario.graph.materializable_asset_keys, key
+
+
 def test_nothing_is_requested_when_nothing_changed(scenario):
     assert scenario.built.total_requested == 0
     again = scenario.evaluate(scenario.built.cursor)

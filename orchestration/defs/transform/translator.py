@@ -10,7 +10,15 @@ from orchestration.defs.automation import layer_automation_condition
 
 # Raw tables written as a side table of another raw asset map onto that asset's key, so the
 # lineage has no unmaterializable stubs (a stub counts as missing and would block automation).
-SIDE_TABLE_OWNERS = {"hub_card_fetches": "hub_model_cards", "hub_sweeps": "hub_model_sweep"}
+SIDE_TABLE_OWNERS = {
+    "hub_card_fetches": "hub_model_cards",
+    "hub_sweeps": "hub_model_sweep",
+    "hub_sweep_seen": "hub_model_sweep",
+    "hub_model_names": "hub_models",
+    "hub_models_staged": "hub_models",
+    "quarantine": "hub_models",
+    "ingest_state": "hub_models",
+}
 
 
 class HubDbtTranslator(DagsterDbtTranslator):
