@@ -4,7 +4,10 @@
     ancestor down). Breadth first, one row per pair (DuckDB's `USING KEY`): a pair met again
     is never extended again, so self-loops and cycles end the walk instead of looping, and
     merge diamonds do not multiply paths. Among equally short paths the smallest id list wins.
-    A model is never its own ancestor. -#}
+    A model is never its own ancestor. The walk stops `lineage_max_depth` generations up
+    (var, default 100): each step checks every pair found so far, so a 1,000-generation chain
+    (a crafted one; real Hub trees are a few generations deep) took hours unbounded, 19 s
+    bounded at 100. -#}
 {% macro lineage_walk(edges_sql, starts_sql) -%}
 with recursive
 walk_edges as (
@@ -36,6 +39,7 @@ walk (descendant_id, ancestor_id, distance, path, relations) using key (descenda
     from walk
     inner join walk_edges on walk_edges.child_id = walk.ancestor_id
     where walk_edges.parent_id <> walk.descendant_id
+      and walk.distance < {{ var('lineage_max_depth', 100) }}
       and not exists (
             select 1 from recurring.walk as found
             where found.descendant_id = walk.descendant_id
