@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.warehouse import sql_identifier, sql_string
+
 PUBLISHED_SCHEMAS = ("marts", "analytics")
 KEEP_BUILDS = 3
 
@@ -41,14 +43,6 @@ def published_path(warehouse: Path) -> Path:
 
 def builds_folder(published: Path) -> Path:
     return published.with_name(published.name + ".builds")
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def publish(con: duckdb.DuckDBPyConnection, published: Path, build_id: str) -> Published:
@@ -83,15 +77,15 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, build_id: str) -> P
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"create schema if not exists published_build.{schema}")
         for schema, table, comment in tables:
-            source = f"{_quoted(warehouse)}.{schema}.{_quoted(table)}"
-            target = f"published_build.{schema}.{_quoted(table)}"
+            source = sql_identifier(warehouse, schema, table)
+            target = sql_identifier("published_build", schema, table)
             con.execute(f"create table {target} as select * from {source}")
             rows += con.execute(f"select count(*) from {target}").fetchone()[0]
             if comment:
-                con.execute(f"comment on table {target} is {_literal(comment)}")
+                con.execute(f"comment on table {target} is {sql_string(comment)}")
         for schema, table, column, comment in columns:
-            target = f"published_build.{schema}.{_quoted(table)}.{_quoted(column)}"
-            con.execute(f"comment on column {target} is {_literal(comment)}")
+            target = sql_identifier("published_build", schema, table, column)
+            con.execute(f"comment on column {target} is {sql_string(comment)}")
         for schema, name, parameters, definition, kind in con.execute(
             """
             select schema_name, function_name, parameters, macro_definition, function_type
@@ -101,11 +95,14 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, build_id: str) -> P
             """,
             {"schemas": list(PUBLISHED_SCHEMAS)},
         ).fetchall():
-            table = "table " if kind == "table_macro" else ""
-            con.execute(
-                f"create macro published_build.{schema}.{_quoted(name)}({', '.join(parameters)}) "
-                f"as {table}{definition}"
+            target = sql_identifier("published_build", schema, name)
+            # DuckDB's own text of the macro, from its catalog, recreated as it was
+            catalog_sql = (
+                f"({', '.join(sql_identifier(p) for p in parameters)}) as "
+                + ("table " if kind == "table_macro" else "")
+                + definition
             )
+            con.execute(f"create macro {target}{catalog_sql}")
         con.execute("checkpoint published_build")
     finally:
         con.execute("detach published_build")

@@ -11,14 +11,6 @@ import duckdb
 from ingestion.publish import published_build, published_path
 from ingestion.warehouse import read_when_idle, writer_lock_path
 
-RAW_COUNTS = {
-    "models_active": "select count(*) from raw.hub_models where deleted_at is null",
-    "models_deleted": "select count(*) from raw.hub_models where deleted_at is not null",
-    "model_versions": "select count(*) from raw.hub_model_versions",
-    "model_cards": "select count(*) from raw.hub_model_cards",
-    "quarantined": "select count(*) from raw.quarantine",
-}
-
 
 def writer_lock_holder(warehouse: Path) -> int | None:
     """The pid of the process writing the warehouse now, or None when nobody is."""
@@ -35,17 +27,9 @@ def writer_lock_holder(warehouse: Path) -> int | None:
     return None
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
-    cursor = con.execute(sql)
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
-    try:
-        return con.execute(sql).fetchone()[0]
-    except duckdb.CatalogException:
-        return None  # not built yet
 
 
 def describe(warehouse: Path) -> dict:
@@ -68,27 +52,44 @@ def describe(warehouse: Path) -> dict:
             if con is None:
                 report["unreadable"] = "a run is writing it now; try again when it is done"
                 return report
-            report["streams"] = _rows(
-                con,
-                "select stream, watermark, cursor is not null as in_progress, started_at, "
-                "updated_at from raw.ingest_state order by stream",
+            report["streams"] = _dicts(
+                con.execute(
+                    "select stream, watermark, cursor is not null as in_progress, started_at, "
+                    "updated_at from raw.ingest_state order by stream"
+                )
             )
-            report["last_sweep"] = (
-                _rows(con, "select * from raw.hub_sweeps order by finished_at desc limit 1")
-                or [None]
-            )[0]
-            report["last_dbt_build"] = _scalar(
-                con, "select max(updated_at) from intermediate.dbt_watermarks"
+            sweeps = _dicts(
+                con.execute("select * from raw.hub_sweeps order by finished_at desc limit 1")
             )
-            report["raw"] = {name: _scalar(con, sql) for name, sql in RAW_COUNTS.items()}
+            report["last_sweep"] = sweeps[0] if sweeps else None
+            (report["raw"],) = _dicts(
+                con.execute(
+                    """
+                    select
+                        (select count(*) from raw.hub_models where deleted_at is null)
+                            as models_active,
+                        (select count(*) from raw.hub_models where deleted_at is not null)
+                            as models_deleted,
+                        (select count(*) from raw.hub_model_versions) as model_versions,
+                        (select count(*) from raw.hub_model_cards) as model_cards,
+                        (select count(*) from raw.quarantine) as quarantined
+                    """
+                )
+            )
             report["marts"] = {
                 row["table_name"]: row["rows"]
-                for row in _rows(
-                    con,
-                    "select table_name, estimated_size as rows from duckdb_tables() "
-                    "where schema_name = 'marts' order by table_name",
+                for row in _dicts(
+                    con.execute(
+                        "select table_name, estimated_size as rows from duckdb_tables() "
+                        "where schema_name = 'marts' order by table_name"
+                    )
                 )
             }
+            report["last_dbt_build"] = None
+            if report["marts"]:  # dbt's bookkeeping exists once it has run
+                (report["last_dbt_build"],) = con.execute(
+                    "select max(updated_at) from intermediate.dbt_watermarks"
+                ).fetchone()
     except duckdb.IOException as error:
         report["unreadable"] = str(error).splitlines()[0]
     except duckdb.CatalogException:

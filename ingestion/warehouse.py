@@ -123,6 +123,16 @@ create table if not exists raw.hub_models_staged (
 """
 
 
+def sql_identifier(*parts: str) -> str:
+    """A (qualified) identifier, each part double-quoted and escaped: safe in SQL text."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
+def sql_string(text: str) -> str:
+    """A string literal, escaped, for the statements that take no parameters (COMMENT ON)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
