@@ -37,7 +37,12 @@ import httpx2
 from huggingface_hub.errors import HfHubHTTPError
 
 from ingestion.config import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, hf_token, settings
-from ingestion.hub_client import HubClient, HubUnavailableError, RetryPolicy
+from ingestion.hub_client import (
+    HubClient,
+    HubUnavailableError,
+    RetryPolicy,
+    client_from_settings,
+)
 
 log = logging.getLogger("hubgenome")
 
@@ -311,8 +316,10 @@ def _writer(args: argparse.Namespace):
     return connect_writer(_checked_warehouse(args), on_wait=waiting, lock_timeout=args.lock_wait)
 
 
-def _client(args: argparse.Namespace) -> HubClient:
-    return HubClient(args.endpoint, hf_token(), RetryPolicy(max_attempts=args.max_attempts))
+def _client(args: argparse.Namespace, config: Settings) -> HubClient:
+    return client_from_settings(
+        config, hf_token(), endpoint=args.endpoint, max_attempts=args.max_attempts
+    )
 
 
 def _models(args: argparse.Namespace, config: Settings) -> int:
@@ -321,7 +328,7 @@ def _models(args: argparse.Namespace, config: Settings) -> int:
     with _writer(args) as con:
         result = ingest_models(
             con,
-            _client(args),
+            _client(args, config),
             overlap=timedelta(hours=args.overlap_hours),
             page_size=args.page_size,
         )
@@ -337,7 +344,7 @@ def _cards(args: argparse.Namespace, config: Settings) -> int:
     from ingestion.cards import fetch_cards
 
     with _writer(args) as con:
-        result = fetch_cards(con, _client(args), concurrency=args.concurrency)
+        result = fetch_cards(con, _client(args, config), concurrency=args.concurrency)
     statuses = ", ".join(
         f"{count:,} {status}" for status, count in sorted(result.by_status.items())
     )
@@ -349,7 +356,7 @@ def _popularity(args: argparse.Namespace, config: Settings) -> int:
     from ingestion.popularity import refresh_popularity
 
     with _writer(args) as con:
-        result = refresh_popularity(con, _client(args), page_size=args.page_size)
+        result = refresh_popularity(con, _client(args, config), page_size=args.page_size)
     print(f"popularity: {result.listed:,} listed, {result.recorded:,} changes recorded")
     return EXIT_OK
 
@@ -359,7 +366,10 @@ def _sweep(args: argparse.Namespace, config: Settings) -> int:
 
     with _writer(args) as con:
         result = sweep_deletions(
-            con, _client(args), page_size=args.page_size, max_deleted_share=args.max_deleted_share
+            con,
+            _client(args, config),
+            page_size=args.page_size,
+            max_deleted_share=args.max_deleted_share,
         )
     print(
         f"sweep: {result.seen:,} seen, {result.deleted:,} deleted, {result.renamed:,} renamed, "

@@ -6,8 +6,9 @@ import dagster as dg
 import duckdb
 
 from ingestion.cards import DEFAULT_CONCURRENCY, fetch_cards
+from ingestion.config import settings
 from ingestion.fingerprints import raw_fingerprint
-from ingestion.hub_client import HubClient
+from ingestion.hub_client import HubClient, client_from_settings
 from ingestion.ingest import DEFAULT_OVERLAP, ingest_models
 from ingestion.popularity import refresh_popularity
 from ingestion.sweep import MAX_DELETED_SHARE, sweep_deletions
@@ -33,7 +34,7 @@ class SweepConfig(ListingConfig):
 
 
 def _client(hub: HubResource) -> HubClient:
-    return HubClient(hub.endpoint, hub.token())
+    return client_from_settings(settings(), hub.token(), endpoint=hub.endpoint)
 
 
 def _data_version(con: duckdb.DuckDBPyConnection, *tables: str) -> dg.DataVersion:
