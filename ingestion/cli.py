@@ -478,6 +478,10 @@ def expected_failure(error: BaseException) -> CommandError | None:
             f"the warehouse is open in another process: {str(error).splitlines()[0]}",
             EXIT_LOCKED,
         )
+    from ingestion.importers import CorruptInputError
+
+    if isinstance(error, CorruptInputError):
+        return CommandError(str(error), EXIT_CORRUPT)
     if isinstance(error, EOFError | gzip.BadGzipFile | zlib.error | UnicodeDecodeError):
         return CommandError(f"a corrupt or truncated input file: {error}", EXIT_CORRUPT)
     if isinstance(error, duckdb.SerializationException | duckdb.IOException):

@@ -44,6 +44,7 @@ from ingestion.config import (
     DEFAULT_MAX_SERVER_WAIT_SECONDS,
     Settings,
 )
+from ingestion.records import Undecodable
 
 log = logging.getLogger(__name__)
 
@@ -362,12 +363,14 @@ class HubClient:
             self.endpoint + cursor,
             headers=self.headers,
             policy=self.policy,
+            decode_json=False,
             check_body=check,
             secret=self._secret,
         )
         return found[0]
 
-    def _page(self, cursor: str, response: httpx2.Response, items: object):
+    def _page(self, cursor: str, response: httpx2.Response, content: object):
+        items = decode_listing(content)
         if not isinstance(items, list):
             return f"{LISTING_PROBLEM}: {type(items).__name__}, not a JSON array", None
         links = response.headers.get("Link")
@@ -469,6 +472,53 @@ def client_from_settings(
     return HubClient(
         endpoint or config.hub_endpoint, token, policy, max_card_bytes=config.max_card_bytes
     )
+
+
+def decode_listing(content: bytes) -> object:
+    """A listing page's JSON. A page holding an item nested too deep for the decoder is
+    decoded item by item: that item becomes an `Undecodable`, the rest is kept."""
+    try:
+        return json.loads(content)
+    except RecursionError:
+        pass
+    text = content.decode("utf-8")
+    items: list = []
+    for piece in _array_elements(text):
+        try:
+            items.append(json.loads(piece))
+        except RecursionError:
+            reason = f"nested too deep to decode ({len(piece):,} characters)"
+            items.append(Undecodable(piece, reason))
+    return items
+
+
+def _array_elements(text: str) -> Iterator[str]:
+    """The texts of a top-level JSON array's elements (the array is known to be well formed
+    but for its nesting depth)."""
+    depth, start, in_string, escaped = 0, None, False, False
+    for at, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth == 1:
+                start = at + 1
+        elif char in "]}":
+            if depth == 1 and text[start:at].strip():
+                yield text[start:at]
+            depth -= 1
+        elif char == "," and depth == 1:
+            yield text[start:at]
+            start = at + 1
+    if depth != 0:
+        raise json.JSONDecodeError("unbalanced listing page", text, len(text))
 
 
 def _next_link(header: str) -> str | None:

@@ -22,7 +22,7 @@ from ingestion.hub_client import HubClient, listing_cursor, with_page_size
 from ingestion.listing import Listing, follow_listing
 from ingestion.progress import Progress
 from ingestion.raw_writes import adopt_placeholders, rename_models
-from ingestion.records import model_oid
+from ingestion.records import listed_key
 from ingestion.stream_state import StreamState
 
 log = logging.getLogger(__name__)
@@ -71,11 +71,7 @@ class DeletionSweep(Listing):
         self.con.execute("delete from raw.hub_sweep_seen")
 
     def prepare(self, items: list, state: StreamState):
-        seen = {
-            model_oid(item): item["id"]
-            for item in items
-            if isinstance(item, dict) and isinstance(item.get("id"), str)
-        }
+        seen = dict(key for key in map(listed_key, items) if key is not None)
         return pd.DataFrame(list(seen.items()), columns=["model_oid", "model_id"]), False
 
     def write(self, frames: list[pd.DataFrame], state: StreamState, now: datetime):
