@@ -13,6 +13,7 @@ only with `--debug`):
 | 4 | the warehouse is locked by another writer (or an open connection) |
 | 5 | an input file, or the warehouse, is corrupt or unreadable |
 | 6 | nothing was stored: every record was quarantined (see `raw.quarantine`) |
+| 7 | a safety guard refused to apply a result (a sweep deleting too many models) |
 
 Jobs that run Dagster or dbt (`demo`, `report`, `dev`, `dbt`) run them as child processes, so
 this module stays free of both.
@@ -47,7 +48,7 @@ from ingestion.hub_client import (
 log = logging.getLogger("hubgenome")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-EXIT_HUB, EXIT_LOCKED, EXIT_CORRUPT, EXIT_NOTHING_STORED = 3, 4, 5, 6
+EXIT_HUB, EXIT_LOCKED, EXIT_CORRUPT, EXIT_NOTHING_STORED, EXIT_REFUSED = 3, 4, 5, 6, 7
 DEFAULT_LOCK_WAIT_SECONDS = 600.0
 
 
@@ -479,7 +480,10 @@ def expected_failure(error: BaseException) -> CommandError | None:
             EXIT_LOCKED,
         )
     from ingestion.importers import CorruptInputError
+    from ingestion.sweep import SuspiciousSweepError
 
+    if isinstance(error, SuspiciousSweepError):
+        return CommandError(f"refused: {error}", EXIT_REFUSED)
     if isinstance(error, CorruptInputError):
         return CommandError(str(error), EXIT_CORRUPT)
     if isinstance(error, EOFError | gzip.BadGzipFile | zlib.error | UnicodeDecodeError):

@@ -345,6 +345,10 @@ class HubClient:
         self.headers = build_hf_headers(token=token) if token else build_hf_headers()
         self._secret = token
 
+    def scrub(self, text: str) -> str:
+        """`text` without this client's token."""
+        return scrub(text, self._secret)
+
     def fetch_page(self, cursor: str) -> Page:
         """Fetch the page at a cursor (a path + query relative to the endpoint).
 

@@ -64,7 +64,10 @@ class PopularityRefresh(Listing):
 
     def __init__(self, con: duckdb.DuckDBPyConnection, page_size: int | None):
         self.con = con
-        self.first_cursor = with_page_size(listing_cursor(expand=POPULARITY_FIELDS), page_size)
+        # By `createdAt`: a commit during the refresh moves no model past the keyset cursor.
+        self.first_cursor = with_page_size(
+            listing_cursor(sort="createdAt", expand=POPULARITY_FIELDS), page_size
+        )
         self.observed_at: datetime | None = None
 
     def prepare(self, items: list, state: StreamState):
