@@ -91,8 +91,8 @@ def fetch_one(client: HubClient, model_oid: str, model_id: str, version_key: str
 
 
 def _short(error: Exception) -> str:
-    lines = str(error).splitlines() or [""]
-    return f"{type(error).__name__}: {lines[0][:300]}"
+    """The error's type and message on one line (a Hub error's server message included)."""
+    return f"{type(error).__name__}: {' '.join(str(error).split())[:400]}"
 
 
 def pending_cards(con: duckdb.DuckDBPyConnection, run_started: datetime, limit: int) -> list:

@@ -321,10 +321,45 @@ def import_rows(
 ) -> ImportResult:
     adopt = has_placeholders(con)
     totals = WriteCounts()
-    cards = 0
-    count = 0
     progress = Progress(logger, source)
     iterator = iter(rows)
+    try:
+        cards, count = _import_batches(
+            con, iterator, source, batch_size, adopt, totals, progress, fraction_done
+        )
+    except Exception:
+        # A file that breaks off: what its batches staged is visible at once.
+        with transaction(con):
+            merge_staged(con, adopt)
+        raise
+    with transaction(con):
+        totals.add(merge_staged(con, adopt))
+    progress.finish()
+    watermark = _continue_deltas_from_here(con)
+    return ImportResult(
+        source=source,
+        rows=count,
+        added=totals.added,
+        changed=totals.changed,
+        quarantined=totals.quarantined,
+        cards=cards,
+        watermark=watermark,
+        seconds=progress.elapsed,
+    )
+
+
+def _import_batches(
+    con: duckdb.DuckDBPyConnection,
+    iterator: Iterator[Row],
+    source: str,
+    batch_size: int,
+    adopt: bool,
+    totals: WriteCounts,
+    progress: Progress,
+    fraction_done: Callable[[int], float | None],
+) -> tuple[int, int]:
+    """Stage the rows batch by batch, one transaction each; returns (cards, rows)."""
+    cards = count = 0
     while batch := list(islice(iterator, batch_size)):
         now = utc_now()
         parsed = [
@@ -361,20 +396,7 @@ def import_rows(
         cards += len(fetches)
         count += len(batch)
         progress.update(len(batch), fraction_done(count))
-    with transaction(con):
-        totals.add(merge_staged(con, adopt))
-    progress.finish()
-    watermark = _continue_deltas_from_here(con)
-    return ImportResult(
-        source=source,
-        rows=count,
-        added=totals.added,
-        changed=totals.changed,
-        quarantined=totals.quarantined,
-        cards=cards,
-        watermark=watermark,
-        seconds=progress.elapsed,
-    )
+    return cards, count
 
 
 LISTED_FIELDS = ("_id", "id", *EXPAND_FIELDS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -34,10 +35,13 @@ _BIGINT = range(-(2**63), 2**63)
 
 
 class Undecodable:
-    """A listed or imported item whose text could not be decoded: kept for the quarantine."""
+    """A listed or imported item whose text could not be decoded: kept for the quarantine,
+    with its repo id when one shows in its text (`key`)."""
 
     def __init__(self, text: str, reason: str):
         self.text, self.reason = text, reason
+        found = re.search(r'"id"\s*:\s*"((?:[^"\\]|\\.)*)"', text[:10_000])
+        self.key = found.group(1) if found else None
 
 
 def parse_hub_time(value: str | None) -> datetime | None:
@@ -94,7 +98,7 @@ def record_key(item: object) -> str | None:
     if isinstance(item, dict):
         model_id = item.get("id")
         return model_id if isinstance(model_id, str) else None
-    return None
+    return item.key if isinstance(item, Undecodable) else None
 
 
 def model_oid(payload: dict) -> str:

@@ -28,7 +28,8 @@ Kinds, with their parameters and defaults:
 
 Every kind also takes `on=list+info+resolve` (which endpoints it hits; default all of them).
 The kinds from `empty_next` on also take `attempts=N`: only the first N attempts of a request
-meet the fault (0, the default: every attempt), so a retry can get through.
+meet the fault (0, the default: every attempt), so a retry can get through; and `depth=N`:
+only listing pages at depth >= N (and every other request) meet it.
 Decisions hash (seed, kind, request, attempt number of that same request), so a rerun with the
 same seed and the same requests meets the same faults, whatever the thread interleaving.
 Bursts and the budget count requests in arrival order instead.
@@ -52,19 +53,19 @@ DEFAULTS: dict[str, dict[str, str]] = {
     "truncated": {"p": "0.02"},
     "slow": {"p": "0.1", "delay": "0.5"},
     # Misbehaviours (issue 20): every attempt by default; `attempts=N` limits them.
-    "empty_next": {"p": "1", "attempts": "0"},
-    "blank_link": {"p": "1", "attempts": "0"},
-    "blank_cursor": {"p": "1", "attempts": "0"},
-    "self_link": {"p": "1", "attempts": "0"},
-    "repeat_cursor": {"p": "1", "attempts": "0"},
-    "cross_origin": {"p": "1", "attempts": "0"},
-    "wait": {"p": "1", "attempts": "0", "retry_after": "1", "reset": ""},
-    "drip": {"p": "1", "attempts": "0", "interval": "0.5"},
-    "redirect_loop": {"p": "1", "attempts": "0"},
-    "bad_encoding": {"p": "1", "attempts": "0"},
-    "no_location": {"p": "1", "attempts": "0"},
-    "gone": {"p": "1", "attempts": "0"},
-    "echo_token": {"p": "1", "attempts": "0", "status": "400"},
+    "empty_next": {"p": "1", "attempts": "0", "depth": "0"},
+    "blank_link": {"p": "1", "attempts": "0", "depth": "0"},
+    "blank_cursor": {"p": "1", "attempts": "0", "depth": "0"},
+    "self_link": {"p": "1", "attempts": "0", "depth": "0"},
+    "repeat_cursor": {"p": "1", "attempts": "0", "depth": "0"},
+    "cross_origin": {"p": "1", "attempts": "0", "depth": "0"},
+    "wait": {"p": "1", "attempts": "0", "depth": "0", "retry_after": "1", "reset": ""},
+    "drip": {"p": "1", "attempts": "0", "depth": "0", "interval": "0.5"},
+    "redirect_loop": {"p": "1", "attempts": "0", "depth": "0"},
+    "bad_encoding": {"p": "1", "attempts": "0", "depth": "0"},
+    "no_location": {"p": "1", "attempts": "0", "depth": "0"},
+    "gone": {"p": "1", "attempts": "0", "depth": "0"},
+    "echo_token": {"p": "1", "attempts": "0", "depth": "0", "status": "400"},
 }
 # Kinds the server carries out itself (the fault only says which request meets them).
 SERVER_ACTED = frozenset(kind for kind in DEFAULTS if "attempts" in DEFAULTS[kind])
@@ -221,7 +222,8 @@ class FaultPlan:
             return Fault(kind)
         if kind in SERVER_ACTED:
             limit = int(spec.number("attempts"))
-            if roll < spec.number("p") and (limit == 0 or attempt <= limit):
+            deep_enough = request.endpoint != "list" or request.page_depth >= spec.number("depth")
+            if roll < spec.number("p") and (limit == 0 or attempt <= limit) and deep_enough:
                 return _misbehaviour(spec)
         return None
 
@@ -229,7 +231,7 @@ class FaultPlan:
 def _misbehaviour(spec: FaultSpec) -> Fault:
     kind, params = spec.kind, spec.params
     if kind == "wait":
-        headers = {"Retry-After": params["retry_after"]}
+        headers = {"Retry-After": params["retry_after"]} if params["retry_after"] else {}
         if params["reset"]:
             headers["RateLimit"] = f'"api";r=0;t={params["reset"]}'
             headers["RateLimit-Policy"] = '"fixed window";"api";q=1000;w=300'

@@ -553,7 +553,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         self._json(status, {"error": "Repository moved", "url": location}, headers)
 
     def _json(self, status: int, payload, headers: dict[str, str]) -> None:
-        body = json.dumps(payload, separators=(",", ":")).encode()
+        body = _dumps(payload).encode()
         self._send(status, body, {"Content-Type": JSON_TYPE, **headers})
 
     def _error(self, error: HubError) -> None:
@@ -607,6 +607,24 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             self.connection.close()
         except OSError:
             pass
+
+
+_DEEP_LOCK = threading.Lock()
+
+
+def _dumps(payload) -> str:
+    """Compact JSON; a record nested deeper than the interpreter's recursion limit (hostile
+    `cardData`) is still served, as the Hub would."""
+    try:
+        return json.dumps(payload, separators=(",", ":"))
+    except RecursionError:
+        with _DEEP_LOCK:
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(limit, 20_000))
+            try:
+                return json.dumps(payload, separators=(",", ":"))
+            finally:
+                sys.setrecursionlimit(limit)
 
 
 class _Redirect(Exception):
