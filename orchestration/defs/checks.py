@@ -55,7 +55,7 @@ def watermark_never_moves_back(
         # Records without `lastModified` (e.g. a snapshot import) leave no watermark: nothing
         # moved back, and nothing to compare; a warning, not a stop for the marts.
         return dg.AssetCheckResult(
-            passed=highest is None,
+            passed=False,
             severity=dg.AssetCheckSeverity.WARN,
             description="no watermark recorded: the stored models have no lastModified",
             metadata=metadata,
@@ -78,9 +78,7 @@ def sweep_not_refused(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         ).fetchone()
     if row is None:
         return dg.AssetCheckResult(
-            passed=True,
-            severity=dg.AssetCheckSeverity.WARN,
-            description="no sweep recorded yet",
+            passed=False, severity=dg.AssetCheckSeverity.WARN, description="no sweep recorded yet"
         )
     finished_at, seen, deleted, refused = row
     return dg.AssetCheckResult(
