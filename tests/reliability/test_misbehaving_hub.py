@@ -34,7 +34,7 @@ from ingestion.hub_client import (
 )
 from ingestion.importers import CorruptInputError, import_snapshot
 from ingestion.ingest import ingest_models
-from ingestion.localhub.server import serve, serve_store
+from ingestion.localhub.server import read_snapshot, serve, serve_store
 from ingestion.localhub.store import EvolutionRates, HubStore
 from ingestion.localhub.synthetic import generate
 from ingestion.popularity import refresh_popularity
@@ -566,3 +566,17 @@ def test_a_hub_served_under_a_path_is_listed_to_the_end(ecosystem, warehouse, sc
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_refused_sweep_is_exit_7_from_the_command_line(hub, ecosystem, warehouse, start_store):
+    with open_warehouse(warehouse) as con:
+        ingest_models(con, HubClient(hub.base_url), page_size=100)
+    records = list(read_snapshot(ecosystem))
+    shrunk = start_store(HubStore(records[: len(records) // 2]))  # 150 of 300 unlisted
+    command = [sys.executable, "-m", "ingestion", "sweep", "--endpoint", shrunk.base_url]
+    command += ["--warehouse", str(warehouse)]
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 7, done.stderr
+    assert "refused: the sweep saw too few models" in done.stderr
+    with open_warehouse(warehouse) as con:
+        assert count(con, "select count(*) from raw.hub_models where deleted_at is not null") == 0
