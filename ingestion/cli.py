@@ -485,7 +485,7 @@ def expected_failure(error: BaseException) -> CommandError | None:
     if isinstance(error, SuspiciousSweepError):
         return CommandError(f"refused: {error}", EXIT_REFUSED)
     if isinstance(error, CorruptInputError):
-        return CommandError(str(error), EXIT_CORRUPT)
+        return CommandError(f"a corrupt or truncated input file: {error}", EXIT_CORRUPT)
     if isinstance(error, EOFError | gzip.BadGzipFile | zlib.error | UnicodeDecodeError):
         return CommandError(f"a corrupt or truncated input file: {error}", EXIT_CORRUPT)
     if isinstance(error, duckdb.SerializationException | duckdb.IOException):
