@@ -131,6 +131,7 @@ class PageAhead:
 
     def _serve(self) -> None:
         while (cursor := self.cursors.get()) is not None:
+            self.seen_cursors.clear()  # a listing (re)started: its own cursors from here
             while cursor is not None and not self.stopping.is_set():
                 batch = self._batch_from(cursor)
                 self.batches.put(batch)
