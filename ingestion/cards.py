@@ -1,9 +1,12 @@
 """Model cards: README.md of every new or changed model version, stored once per content hash.
 
 `raw.hub_card_fetches` records one outcome per (model, version): `ok` (with the content hash),
-`missing` (the Hub answered 404 for README.md: the model has no card), `denied` (gated,
-private or disabled) or `failed` (retried by the next run). `raw.hub_model_cards` holds each
-distinct README text once. Fetches run in a bounded thread pool; the main thread alone writes.
+`missing` (the Hub answered 404 or 410 for README.md: the model has no card; asked again on a
+back-off schedule, `MISSING_RECHECK`), `denied` (gated, private or disabled), `too_large`
+(over `Settings.max_card_bytes`; the error says its size) or `failed` (anything else, with
+its reason; retried by the next run). One card's failure never stops the others.
+`raw.hub_model_cards` holds each distinct README text once (only 200 answers are stored).
+Fetches run in a bounded thread pool; the main thread alone writes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ingestion.hub_client import (
     HubClient,
     HubUnavailableError,
     RepositoryNotFoundError,
+    TooLargeError,
 )
 from ingestion.progress import Progress
 from ingestion.warehouse import transaction, utc_now
@@ -32,6 +36,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 8
 BATCH_SIZE = 200
+# A README answered 404/410 is asked again after 1, 2, 4, ... days, at most every 64 days.
+MISSING_RECHECK_DAYS, MISSING_RECHECK_MAX_DAYS = 1, 64
 
 
 @dataclass
@@ -56,31 +62,42 @@ class CardResult:
 
 
 def fetch_one(client: HubClient, model_oid: str, model_id: str, version_key: str, sha):
-    """Fetch one README and classify the outcome; never raises for Hub-side problems."""
+    """Fetch one README and classify the outcome; never raises for one card's problem."""
+
+    def outcome(status: str, error: Exception | None = None, text: bytes | None = None):
+        reason = None if error is None else client.scrub(_short(error))
+        return CardFetch(model_oid, version_key, status, text=text, error=reason)
+
     try:
         body = client.readme(model_id, sha)
     except GatedRepoError as error:
-        return CardFetch(model_oid, version_key, "denied", error=_short(error))
+        return outcome("denied", error)
     except RepositoryNotFoundError as error:
         # Deleted or renamed since the listing: retried until a sweep marks it deleted.
-        return CardFetch(model_oid, version_key, "failed", error=_short(error))
+        return outcome("failed", error)
     except HfHubHTTPError as error:
         status = error.response.status_code if error.response is not None else None
-        outcome = "denied" if status in (401, 403, 451) else "failed"
-        return CardFetch(model_oid, version_key, outcome, error=_short(error))
+        return outcome("denied" if status in (401, 403, 451) else "failed", error)
+    except TooLargeError as error:
+        return outcome("too_large", error)
     except (HubUnavailableError, OSError) as error:
-        return CardFetch(model_oid, version_key, "failed", error=_short(error))
+        return outcome("failed", error)
+    except Exception as error:  # one card's surprise must not stop the others
+        log.warning("README of %s failed unexpectedly: %s", model_id, client.scrub(str(error)))
+        return outcome("failed", error)
     if body is None:
-        return CardFetch(model_oid, version_key, "missing")
-    return CardFetch(model_oid, version_key, "ok", text=body)
+        return outcome("missing")
+    return outcome("ok", text=body)
 
 
 def _short(error: Exception) -> str:
-    return f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
+    """The error's type and message on one line (a Hub error's server message included)."""
+    return f"{type(error).__name__}: {' '.join(str(error).split())[:400]}"
 
 
 def pending_cards(con: duckdb.DuckDBPyConnection, run_started: datetime, limit: int) -> list:
-    """Current versions with no card outcome yet, or a failure from an earlier run."""
+    """Current versions with no card outcome yet, a failure from an earlier run, or a
+    `missing` README due for its next check (1, 2, 4, ... days after the last)."""
     return con.execute(
         """
         select m.model_oid, m.model_id, m.version_key, m.sha
@@ -89,11 +106,25 @@ def pending_cards(con: duckdb.DuckDBPyConnection, run_started: datetime, limit: 
           on f.model_oid = m.model_oid and f.version_key = m.version_key
         where m.deleted_at is null
           and m.version_key is not null
-          and (f.status is null or (f.status = 'failed' and f.fetched_at < $run_started))
+          and (
+            f.status is null
+            or (f.status = 'failed' and f.fetched_at < $run_started)
+            or (
+                f.status = 'missing'
+                and f.fetched_at + to_days(
+                    least($max_days, $first_days * (2 ** least(f.attempts - 1, 30)))::integer
+                ) <= $run_started
+            )
+          )
         order by m.model_oid
         limit $limit
         """,
-        {"run_started": run_started, "limit": limit},
+        {
+            "run_started": run_started,
+            "limit": limit,
+            "first_days": MISSING_RECHECK_DAYS,
+            "max_days": MISSING_RECHECK_MAX_DAYS,
+        },
     ).fetchall()
 
 

@@ -13,6 +13,7 @@ only with `--debug`):
 | 4 | the warehouse is locked by another writer (or an open connection) |
 | 5 | an input file, or the warehouse, is corrupt or unreadable |
 | 6 | nothing was stored: every record was quarantined (see `raw.quarantine`) |
+| 7 | a safety guard refused to apply a result (a sweep deleting too many models) |
 
 Jobs that run Dagster or dbt (`demo`, `report`, `dev`, `dbt`) run them as child processes, so
 this module stays free of both.
@@ -37,12 +38,17 @@ import httpx2
 from huggingface_hub.errors import HfHubHTTPError
 
 from ingestion.config import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, hf_token, settings
-from ingestion.hub_client import HubClient, HubUnavailableError, RetryPolicy
+from ingestion.hub_client import (
+    HubClient,
+    HubUnavailableError,
+    RetryPolicy,
+    client_from_settings,
+)
 
 log = logging.getLogger("hubgenome")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-EXIT_HUB, EXIT_LOCKED, EXIT_CORRUPT, EXIT_NOTHING_STORED = 3, 4, 5, 6
+EXIT_HUB, EXIT_LOCKED, EXIT_CORRUPT, EXIT_NOTHING_STORED, EXIT_REFUSED = 3, 4, 5, 6, 7
 DEFAULT_LOCK_WAIT_SECONDS = 600.0
 
 
@@ -311,8 +317,10 @@ def _writer(args: argparse.Namespace):
     return connect_writer(_checked_warehouse(args), on_wait=waiting, lock_timeout=args.lock_wait)
 
 
-def _client(args: argparse.Namespace) -> HubClient:
-    return HubClient(args.endpoint, hf_token(), RetryPolicy(max_attempts=args.max_attempts))
+def _client(args: argparse.Namespace, config: Settings) -> HubClient:
+    return client_from_settings(
+        config, hf_token(), endpoint=args.endpoint, max_attempts=args.max_attempts
+    )
 
 
 def _models(args: argparse.Namespace, config: Settings) -> int:
@@ -321,7 +329,7 @@ def _models(args: argparse.Namespace, config: Settings) -> int:
     with _writer(args) as con:
         result = ingest_models(
             con,
-            _client(args),
+            _client(args, config),
             overlap=timedelta(hours=args.overlap_hours),
             page_size=args.page_size,
         )
@@ -337,7 +345,7 @@ def _cards(args: argparse.Namespace, config: Settings) -> int:
     from ingestion.cards import fetch_cards
 
     with _writer(args) as con:
-        result = fetch_cards(con, _client(args), concurrency=args.concurrency)
+        result = fetch_cards(con, _client(args, config), concurrency=args.concurrency)
     statuses = ", ".join(
         f"{count:,} {status}" for status, count in sorted(result.by_status.items())
     )
@@ -349,7 +357,7 @@ def _popularity(args: argparse.Namespace, config: Settings) -> int:
     from ingestion.popularity import refresh_popularity
 
     with _writer(args) as con:
-        result = refresh_popularity(con, _client(args), page_size=args.page_size)
+        result = refresh_popularity(con, _client(args, config), page_size=args.page_size)
     print(f"popularity: {result.listed:,} listed, {result.recorded:,} changes recorded")
     return EXIT_OK
 
@@ -359,7 +367,10 @@ def _sweep(args: argparse.Namespace, config: Settings) -> int:
 
     with _writer(args) as con:
         result = sweep_deletions(
-            con, _client(args), page_size=args.page_size, max_deleted_share=args.max_deleted_share
+            con,
+            _client(args, config),
+            page_size=args.page_size,
+            max_deleted_share=args.max_deleted_share,
         )
     print(
         f"sweep: {result.seen:,} seen, {result.deleted:,} deleted, {result.renamed:,} renamed, "
@@ -468,6 +479,13 @@ def expected_failure(error: BaseException) -> CommandError | None:
             f"the warehouse is open in another process: {str(error).splitlines()[0]}",
             EXIT_LOCKED,
         )
+    from ingestion.importers import CorruptInputError
+    from ingestion.sweep import SuspiciousSweepError
+
+    if isinstance(error, SuspiciousSweepError):
+        return CommandError(f"refused: {error}", EXIT_REFUSED)
+    if isinstance(error, CorruptInputError):
+        return CommandError(f"a corrupt or truncated input file: {error}", EXIT_CORRUPT)
     if isinstance(error, EOFError | gzip.BadGzipFile | zlib.error | UnicodeDecodeError):
         return CommandError(f"a corrupt or truncated input file: {error}", EXIT_CORRUPT)
     if isinstance(error, duckdb.SerializationException | duckdb.IOException):

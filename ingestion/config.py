@@ -8,6 +8,7 @@ is written twice and nothing is written back into `os.environ`.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DEFAULT_HUB = "https://huggingface.co"
+DEFAULT_MAX_SERVER_WAIT_SECONDS = 15 * 60
+DEFAULT_MAX_CARD_BYTES = 5 * 1024 * 1024
+DEFAULT_REQUEST_DEADLINE_SECONDS = 300.0
 
 
 def _on(value: str) -> bool:
@@ -25,6 +29,20 @@ def _on(value: str) -> bool:
 def _project_path(value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    """A finite number > 0 from the environment; a bad value is refused, naming the variable."""
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {text!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,9 @@ class Settings:
     | `HUBGENOME_SENSOR_INTERVAL` | `sensor_interval_seconds` | 60 (the Hub delta sensor) |
     | `HUBGENOME_AUTOMATION_INTERVAL` | `automation_interval_seconds` | 30 |
     | `DAGSTER_HOME` | `dagster_home` | `dagster_home/` (run history, sensor cursors) |
+    | `HUBGENOME_MAX_SERVER_WAIT` | `max_server_wait_seconds` | 900 (longer `Retry-After`: stop) |
+    | `HUBGENOME_REQUEST_DEADLINE` | `request_deadline_seconds` | 300 (one whole Hub request) |
+    | `HUBGENOME_MAX_CARD_BYTES` | `max_card_bytes` | 5 MiB (larger READMEs: `too_large`) |
 
     `HF_TOKEN` is not a field: `hf_token()` reads it at call time and it is never stored.
     """
@@ -51,6 +72,9 @@ class Settings:
     sensor_interval_seconds: int
     automation_interval_seconds: int
     dagster_home: Path
+    max_server_wait_seconds: float = DEFAULT_MAX_SERVER_WAIT_SECONDS
+    request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS
+    max_card_bytes: int = DEFAULT_MAX_CARD_BYTES
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +89,13 @@ class Settings:
             sensor_interval_seconds=int(env.get("HUBGENOME_SENSOR_INTERVAL", "60")),
             automation_interval_seconds=int(env.get("HUBGENOME_AUTOMATION_INTERVAL", "30")),
             dagster_home=_project_path(env.get("DAGSTER_HOME", "dagster_home")),
+            max_server_wait_seconds=_positive(
+                env, "HUBGENOME_MAX_SERVER_WAIT", DEFAULT_MAX_SERVER_WAIT_SECONDS
+            ),
+            request_deadline_seconds=_positive(
+                env, "HUBGENOME_REQUEST_DEADLINE", DEFAULT_REQUEST_DEADLINE_SECONDS
+            ),
+            max_card_bytes=int(_positive(env, "HUBGENOME_MAX_CARD_BYTES", DEFAULT_MAX_CARD_BYTES)),
         )
 
     def dbt_vars(self, **extra: object) -> str:

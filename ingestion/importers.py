@@ -24,8 +24,10 @@ import ast
 import gzip
 import json
 import logging
+import math
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -95,19 +97,35 @@ _DIGITS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
 _LONG_NUMBER = b"0" * 19
 
 
+class CorruptInputError(ValueError):
+    """The file itself is broken (truncated or corrupt compression): names where."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"not JSON: {name}")
+
+
 def parse_json_line(line: bytes) -> object:
     """`json.loads` of one UTF-8 line, through orjson (twice as fast) when it reads the same.
 
-    orjson reads integers beyond 64 bits as floats and rejects NaN, Infinity and lone
-    surrogates: a line with 19 digits in a row, or one orjson refuses, takes the standard
-    library's path (its errors are the ones reported).
+    orjson reads integers beyond 64 bits as floats and rejects NaN, Infinity, numbers out of
+    range and lone surrogates: a line with 19 digits in a row, or one orjson refuses, takes
+    the standard library's path (its errors are the ones reported). Bytes that are not
+    UTF-8, `1e400`, NaN and Infinity raise `ValueError`.
     """
     if _LONG_NUMBER not in line.translate(_DIGITS):
         try:
             return orjson.loads(line)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(line.decode("utf-8"))
+    return json.loads(line.decode("utf-8"), parse_float=_finite_float, parse_constant=_no_constant)
 
 
 def _is_gzip(path: Path) -> bool:
@@ -122,9 +140,10 @@ def read_fixture_jsonl(file: BinaryIO, path: Path) -> Iterator[Row]:
             try:
                 record = parse_json_line(line)
                 yield Row(record["model"], record.get("readme"))
-            except (json.JSONDecodeError, KeyError, TypeError) as error:
-                text = line.decode("utf-8").rstrip("\r\n")
-                yield Row(Unparseable(text, f"not a fixture record: {error}"))
+            except (ValueError, KeyError, TypeError, RecursionError) as error:
+                text = line.decode("utf-8", "backslashreplace").rstrip("\r\n")
+                reason = f"not a fixture record: {type(error).__name__}: {str(error)[:200]}"
+                yield Row(Unparseable(text, reason))
 
 
 PAPER_COUNTS = ("likes", "downloads")
@@ -255,9 +274,26 @@ def import_snapshot(
     with open(path, "rb") as file:
         # CSV and parquet are read in chunks of the batch size, JSONL line by line.
         rows = reader(file, path) if file_format == "jsonl" else reader(file, path, batch_size)
+        rows = _naming_breaks(rows, path, file)
         return import_rows(
             con, rows, source, batch_size, logger, fraction_done=_share_done(file, file_format)
         )
+
+
+def _naming_breaks(rows: Iterable[Row], path: Path, file: BinaryIO) -> Iterator[Row]:
+    """The rows; a file that breaks off (truncated, corrupt compression) raises
+    `CorruptInputError` naming the file and where it broke. The batches before stay."""
+    read = 0
+    try:
+        for row in rows:
+            read += 1
+            yield row
+    except (EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError) as error:
+        size = os.fstat(file.fileno()).st_size
+        raise CorruptInputError(
+            f"{path} breaks off after record {read:,} (near byte {file.tell():,} of "
+            f"{size:,}): {type(error).__name__}: {error}; the records before it are imported"
+        ) from error
 
 
 def _share_done(file: BinaryIO, file_format: str) -> Callable[[int], float | None]:
@@ -285,10 +321,45 @@ def import_rows(
 ) -> ImportResult:
     adopt = has_placeholders(con)
     totals = WriteCounts()
-    cards = 0
-    count = 0
     progress = Progress(logger, source)
     iterator = iter(rows)
+    try:
+        cards, count = _import_batches(
+            con, iterator, source, batch_size, adopt, totals, progress, fraction_done
+        )
+    except Exception:
+        # A file that breaks off: what its batches staged is visible at once.
+        with transaction(con):
+            merge_staged(con, adopt)
+        raise
+    with transaction(con):
+        totals.add(merge_staged(con, adopt))
+    progress.finish()
+    watermark = _continue_deltas_from_here(con)
+    return ImportResult(
+        source=source,
+        rows=count,
+        added=totals.added,
+        changed=totals.changed,
+        quarantined=totals.quarantined,
+        cards=cards,
+        watermark=watermark,
+        seconds=progress.elapsed,
+    )
+
+
+def _import_batches(
+    con: duckdb.DuckDBPyConnection,
+    iterator: Iterator[Row],
+    source: str,
+    batch_size: int,
+    adopt: bool,
+    totals: WriteCounts,
+    progress: Progress,
+    fraction_done: Callable[[int], float | None],
+) -> tuple[int, int]:
+    """Stage the rows batch by batch, one transaction each; returns (cards, rows)."""
+    cards = count = 0
     while batch := list(islice(iterator, batch_size)):
         now = utc_now()
         parsed = [
@@ -325,20 +396,7 @@ def import_rows(
         cards += len(fetches)
         count += len(batch)
         progress.update(len(batch), fraction_done(count))
-    with transaction(con):
-        totals.add(merge_staged(con, adopt))
-    progress.finish()
-    watermark = _continue_deltas_from_here(con)
-    return ImportResult(
-        source=source,
-        rows=count,
-        added=totals.added,
-        changed=totals.changed,
-        quarantined=totals.quarantined,
-        cards=cards,
-        watermark=watermark,
-        seconds=progress.elapsed,
-    )
+    return cards, count
 
 
 LISTED_FIELDS = ("_id", "id", *EXPAND_FIELDS)

@@ -169,10 +169,12 @@ def _last_modified(item: dict) -> datetime | None:
 
 
 def _older_than(items: list[dict], stop_before: datetime | None) -> bool:
-    """Whether the page reached models older than the delta's stopping point."""
+    """Whether the page reached models older than the delta's stopping point. A record
+    without a (readable) `lastModified` says nothing about where the listing is."""
     if stop_before is None:
         return False
-    return any((_last_modified(item) or datetime.min) < stop_before for item in items)
+    times = (_last_modified(item) for item in items if isinstance(item, dict))
+    return any(moment is not None and moment < stop_before for moment in times)
 
 
 if __name__ == "__main__":

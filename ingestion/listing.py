@@ -25,7 +25,7 @@ from datetime import datetime
 
 import duckdb
 
-from ingestion.hub_client import HfHubHTTPError, HubClient, Page
+from ingestion.hub_client import HfHubHTTPError, HubClient, Page, SuspiciousListingError
 from ingestion.progress import Progress
 from ingestion.stream_state import StreamState, read_state, save_state
 from ingestion.warehouse import utc_now
@@ -33,6 +33,7 @@ from ingestion.warehouse import utc_now
 PAGES_PER_COMMIT = 5
 COMMIT_AFTER_SECONDS = 1.0
 BATCHES_AHEAD = 3
+REPEATED_CURSOR_ATTEMPTS = 3
 
 
 class Listing:
@@ -108,6 +109,7 @@ class PageAhead:
         self.batches: queue.Queue[PageBatch] = queue.Queue(maxsize=BATCHES_AHEAD)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._serve, name="hub-page-ahead", daemon=True)
+        self.seen_cursors: set[str] = set()
 
     def __enter__(self) -> PageAhead:
         self.thread.start()
@@ -129,6 +131,7 @@ class PageAhead:
 
     def _serve(self) -> None:
         while (cursor := self.cursors.get()) is not None:
+            self.seen_cursors.clear()  # a listing (re)started: its own cursors from here
             while cursor is not None and not self.stopping.is_set():
                 batch = self._batch_from(cursor)
                 self.batches.put(batch)
@@ -144,7 +147,7 @@ class PageAhead:
                 and time.monotonic() - opened_at < COMMIT_AFTER_SECONDS
                 and not self.stopping.is_set()
             ):
-                page = self.client.fetch_page(batch.next_cursor)
+                page = self._fetch(batch.next_cursor)
                 prepared, last = self.listing.prepare(page.items, self.state)
                 batch.pages.append(page)
                 batch.prepared.append(prepared)
@@ -153,6 +156,20 @@ class PageAhead:
         except BaseException as error:  # handed to the writing thread, after the pages before it
             batch.error = error
         return batch
+
+    def _fetch(self, cursor: str) -> Page:
+        """A page whose next cursor this listing has not met before: a cursor met again
+        would loop, so the page is fetched again, then the listing stops (`cursor` stays)."""
+        self.seen_cursors.add(cursor)
+        for _ in range(REPEATED_CURSOR_ATTEMPTS):
+            page = self.client.fetch_page(cursor)
+            if page.next_cursor is None or page.next_cursor not in self.seen_cursors:
+                return page
+        raise SuspiciousListingError(
+            f"the Hub's next link after {cursor[:200]} repeats an earlier page of this "
+            f"listing ({REPEATED_CURSOR_ATTEMPTS} attempts); the listing did not provably end, "
+            "so nothing was taken as done: the next run resumes from the last committed cursor"
+        )
 
 
 # While a batch is written, the thread preparing the next one holds the GIL in long Python

@@ -19,7 +19,7 @@ import pandas as pd
 from ingestion.hub_client import HubClient, listing_cursor, with_page_size
 from ingestion.listing import Listing, follow_listing
 from ingestion.progress import Progress
-from ingestion.records import model_oid
+from ingestion.records import listed_key
 from ingestion.stream_state import StreamState
 
 log = logging.getLogger(__name__)
@@ -38,14 +38,18 @@ class PopularityResult:
 
 
 def _count(value) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A count that fits the table's 64 bits, else None (the delta quarantines the record)."""
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    return None
 
 
 def popularity_frame(items: list) -> pd.DataFrame:
     rows = {}
     for item in items:
-        if isinstance(item, dict) and isinstance(item.get("id"), str):
-            rows[model_oid(item)] = (_count(item.get("downloads")), _count(item.get("likes")))
+        key = listed_key(item)
+        if key is not None:
+            rows[key[0]] = (_count(item.get("downloads")), _count(item.get("likes")))
     frame = pd.DataFrame(
         [(oid, downloads, likes) for oid, (downloads, likes) in rows.items()],
         columns=["model_oid", "downloads", "likes"],
@@ -60,7 +64,10 @@ class PopularityRefresh(Listing):
 
     def __init__(self, con: duckdb.DuckDBPyConnection, page_size: int | None):
         self.con = con
-        self.first_cursor = with_page_size(listing_cursor(expand=POPULARITY_FIELDS), page_size)
+        # By `createdAt`: a commit during the refresh moves no model past the keyset cursor.
+        self.first_cursor = with_page_size(
+            listing_cursor(sort="createdAt", expand=POPULARITY_FIELDS), page_size
+        )
         self.observed_at: datetime | None = None
 
     def prepare(self, items: list, state: StreamState):

@@ -52,7 +52,7 @@ create table if not exists raw.hub_model_cards (
 create table if not exists raw.hub_card_fetches (
     model_oid varchar not null,
     version_key varchar not null,      -- the model version whose README was fetched
-    status varchar not null,           -- ok | missing (404: no card) | failed (retried) | denied
+    status varchar not null,           -- ok | missing (404/410) | failed | denied | too_large
     content_hash varchar,              -- set when status = ok
     error varchar,
     attempts integer not null,
@@ -106,6 +106,8 @@ create table if not exists raw.hub_sweeps (
     renamed bigint not null,
     restored bigint not null
 );
+-- Why a sweep marked nothing deleted (too many unconfirmed candidates); null when applied.
+alter table raw.hub_sweeps add column if not exists refused varchar;
 -- Listed or imported models not yet merged into the tables above (see `merge_staged`).
 create sequence if not exists raw.hub_models_staged_seq;
 create table if not exists raw.hub_models_staged (

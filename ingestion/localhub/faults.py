@@ -12,8 +12,24 @@ Kinds, with their parameters and defaults:
 | `reset` | the connection is reset halfway through the body | `p=0.02` |
 | `truncated` | a 200 whose JSON body is cut short (Content-Length matches the cut) | `p=0.02` |
 | `slow` | the response waits before it is sent | `p=0.1`, `delay=0.5` |
+| `empty_next` | a listing page answers `[]` but keeps its next link | `p=1` |
+| `blank_link` | a listing page's next link is `Link: <>` | `p=1` |
+| `blank_cursor` | a listing page's next link carries `cursor=` (empty) | `p=1` |
+| `self_link` | a listing page's next link points to that same page | `p=1` |
+| `repeat_cursor` | a listing page (depth >= 2) links back to the page at depth 1 | `p=1` |
+| `cross_origin` | a 302 to the same URL on another origin (`localhost` for `127.0.0.1`) | `p=1` |
+| `wait` | 429, `Retry-After` verbatim, `RateLimit` reset | `p=1`, `retry_after=1`, `reset=` |
+| `drip` | the body is sent one byte every `interval` seconds | `p=1`, `interval=0.5` |
+| `redirect_loop` | a 302 to the same URL | `p=1` |
+| `bad_encoding` | `Content-Encoding: gzip` on a body that is not gzip | `p=1` |
+| `no_location` | a 302 without a `Location` header | `p=1` |
+| `gone` | 410 Gone | `p=1` |
+| `echo_token` | an error echoing the `Authorization` header | `p=1`, `status=400` |
 
 Every kind also takes `on=list+info+resolve` (which endpoints it hits; default all of them).
+The kinds from `empty_next` on also take `attempts=N`: only the first N attempts of a request
+meet the fault (0, the default: every attempt), so a retry can get through; and `depth=N`:
+only listing pages at depth >= N (and every other request) meet it.
 Decisions hash (seed, kind, request, attempt number of that same request), so a rerun with the
 same seed and the same requests meets the same faults, whatever the thread interleaving.
 Bursts and the budget count requests in arrival order instead.
@@ -36,7 +52,23 @@ DEFAULTS: dict[str, dict[str, str]] = {
     "reset": {"p": "0.02"},
     "truncated": {"p": "0.02"},
     "slow": {"p": "0.1", "delay": "0.5"},
+    # Misbehaviours (issue 20): every attempt by default; `attempts=N` limits them.
+    "empty_next": {"p": "1", "attempts": "0", "depth": "0"},
+    "blank_link": {"p": "1", "attempts": "0", "depth": "0"},
+    "blank_cursor": {"p": "1", "attempts": "0", "depth": "0"},
+    "self_link": {"p": "1", "attempts": "0", "depth": "0"},
+    "repeat_cursor": {"p": "1", "attempts": "0", "depth": "0"},
+    "cross_origin": {"p": "1", "attempts": "0", "depth": "0"},
+    "wait": {"p": "1", "attempts": "0", "depth": "0", "retry_after": "1", "reset": ""},
+    "drip": {"p": "1", "attempts": "0", "depth": "0", "interval": "0.5"},
+    "redirect_loop": {"p": "1", "attempts": "0", "depth": "0"},
+    "bad_encoding": {"p": "1", "attempts": "0", "depth": "0"},
+    "no_location": {"p": "1", "attempts": "0", "depth": "0"},
+    "gone": {"p": "1", "attempts": "0", "depth": "0"},
+    "echo_token": {"p": "1", "attempts": "0", "depth": "0", "status": "400"},
 }
+# Kinds the server carries out itself (the fault only says which request meets them).
+SERVER_ACTED = frozenset(kind for kind in DEFAULTS if "attempts" in DEFAULTS[kind])
 BURST_STATUSES = (500, 502, 503)
 
 
@@ -83,6 +115,7 @@ class Fault:
     status: int | None = None  # an error status to answer with instead of the real response
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    params: dict[str, str] = field(default_factory=dict)  # for the kinds the server acts out
 
 
 @dataclass
@@ -187,7 +220,25 @@ class FaultPlan:
             return Fault(kind, delay=spec.number("delay"))
         if kind in ("reset", "truncated") and roll < spec.number("p"):
             return Fault(kind)
+        if kind in SERVER_ACTED:
+            limit = int(spec.number("attempts"))
+            deep_enough = request.endpoint != "list" or request.page_depth >= spec.number("depth")
+            if roll < spec.number("p") and (limit == 0 or attempt <= limit) and deep_enough:
+                return _misbehaviour(spec)
         return None
+
+
+def _misbehaviour(spec: FaultSpec) -> Fault:
+    kind, params = spec.kind, spec.params
+    if kind == "wait":
+        headers = {"Retry-After": params["retry_after"]} if params["retry_after"] else {}
+        if params["reset"]:
+            headers["RateLimit"] = f'"api";r=0;t={params["reset"]}'
+            headers["RateLimit-Policy"] = '"fixed window";"api";q=1000;w=300'
+        return Fault(kind, 429, headers)
+    if kind == "gone":
+        return Fault(kind, 410)
+    return Fault(kind, params=dict(params))
 
 
 def _ratelimit_headers(remaining: int, reset: int, limit: int, window: float) -> dict[str, str]:

@@ -143,14 +143,25 @@ class Stats:
             self.statuses[str(status)] += 1
 
 
-def encode_cursor(as_of: float, key: tuple, depth: int) -> str:
-    payload = json.dumps({"t": as_of, "k": list(key), "d": depth}).encode()
-    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+def encode_cursor(key: tuple, depth: int, as_of: float | None = None) -> str:
+    """A keyset cursor, as the Hub's: the sort value and `_id` of the last item served (and
+    the page depth, for faults). `as_of` pins the listing to a clock time (`pinned_listings`)."""
+    value, oid = key
+    payload = {"k": value, "_id": oid, "d": depth}
+    if as_of is not None:
+        payload["t"] = as_of
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[float, tuple, int]:
+def decode_cursor(cursor: str) -> tuple[tuple, int, float | None]:
+    """(the key to continue after, the page depth, the pinned clock time or None)."""
     payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    return float(payload["t"]), tuple(payload["k"]), int(payload["d"])
+    as_of = payload.get("t")
+    return (
+        (payload["k"], payload["_id"]),
+        int(payload["d"]),
+        None if as_of is None else float(as_of),
+    )
 
 
 def project_item(item: dict, query: dict[str, list[str]]) -> dict:
@@ -216,8 +227,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         self._send_body = method != "HEAD"
         self._status = 0  # the handler serves every request of a kept-alive connection
         self._body_fault: str | None = None
+        self._acted: dict[str, dict[str, str]] = {}  # misbehaviours this answer carries out
         self._extra_headers: dict[str, str] = {}
         self._endpoint: str | None = None  # admin requests are not counted
+        prefix = self.server.path_prefix
+        if prefix and (path == prefix or path.startswith(prefix + "/")):
+            path = path[len(prefix) :] or "/"
         if path.startswith("/admin/"):
             self._admin(method, path, query)
             return
@@ -274,8 +289,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         depth = 0
         if endpoint == "list" and "cursor" in query:
             try:
-                depth = decode_cursor(query["cursor"][-1])[2]
-            except (ValueError, KeyError):
+                depth = decode_cursor(query["cursor"][-1])[1]
+            except (ValueError, KeyError, TypeError):
                 depth = 0
         request = RequestInfo(
             endpoint=endpoint,
@@ -295,7 +310,29 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 return False
             if fault.kind in ("reset", "truncated"):
                 self._body_fault = fault.kind
+            elif fault.params:
+                self._acted[fault.kind] = fault.params
         self._extra_headers.update(plan.budget_headers(request))
+        return not self._answered_by_misbehaviour(url)
+
+    def _answered_by_misbehaviour(self, url) -> bool:
+        """Misbehaviours that replace the answer: redirects and an echoed token."""
+        here = f"{url.path}?{url.query}" if url.query else url.path
+        if "redirect_loop" in self._acted:
+            self._redirect(here, status=302)
+        elif "no_location" in self._acted:
+            self._json(302, {"error": "Found"}, {})
+        elif "cross_origin" in self._acted:
+            host, port = self.server.server_address[:2]
+            other = "localhost" if host != "localhost" else "127.0.0.1"
+            self._redirect(f"http://{other}:{port}{here}", status=302)
+        elif "echo_token" in self._acted:
+            authorization = self.headers.get("Authorization") or ""
+            status = int(self._acted["echo_token"]["status"])
+            message = f"Bad request: we received {authorization!r}"
+            self._error(HubError(status, message, None, {"X-Error-Message": message}))
+        else:
+            return False
         return True
 
     # -- the API ------------------------------------------------------------------------
@@ -317,9 +354,14 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         limit = int(query.get("limit", [self.server.page_size])[-1])
         limit = max(1, min(limit, MAX_PAGE_SIZE))
         if "cursor" in query:
-            as_of, after, depth = decode_cursor(query["cursor"][-1])
+            after, depth, pinned = decode_cursor(query["cursor"][-1])
         else:
-            as_of, after, depth = store.now, None, 0
+            after, depth, pinned = None, 0, None
+        # The Hub's cursor is a keyset: each page reads the state now, after the last key
+        # served, so a model changed meanwhile moves ahead of the cursor and is not listed.
+        as_of = store.now if pinned is None else pinned
+        if self.server.pinned_listings and pinned is None:
+            pinned = as_of
         rows = store.sorted_at(as_of, field_name)
         start = 0 if after is None else _first_after(rows, after)
         matches = _matcher(query)
@@ -338,15 +380,35 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             last_key = key
         headers = dict(self._extra_headers)
         if more and last_key is not None:
-            next_query = {k: v for k, v in query.items() if k != "cursor"}
-            next_query["cursor"] = [encode_cursor(as_of, last_key, depth + 1)]
-            next_url = f"{self._base_url()}/api/models?{urlencode(next_query, doseq=True)}"
-            headers["Link"] = f'<{next_url}>; rel="next"'
+            next_cursor = encode_cursor(last_key, depth + 1, pinned)
+            if "repeat_cursor" in self._acted and depth >= 2:
+                next_cursor = encode_cursor(self._first_page_key(rows, limit), 1, pinned)
+            headers["Link"] = f'<{self._next_url(query, next_cursor)}>; rel="next"'
+            if "empty_next" in self._acted:
+                page = []
+            if "blank_link" in self._acted:
+                headers["Link"] = '<>; rel="next"'
+            elif "blank_cursor" in self._acted:
+                headers["Link"] = f'<{self._next_url(query, "")}>; rel="next"'
+            elif "self_link" in self._acted:
+                here = query["cursor"][-1] if "cursor" in query else None
+                headers["Link"] = f'<{self._next_url(query, here)}>; rel="next"'
         self._json(200, page, headers)
+
+    def _next_url(self, query: dict[str, list[str]], cursor: str | None) -> str:
+        next_query = {k: v for k, v in query.items() if k != "cursor"}
+        if cursor is not None:
+            next_query["cursor"] = [cursor]
+        return f"{self._base_url()}/api/models?{urlencode(next_query, doseq=True)}"
+
+    def _first_page_key(self, rows: list[tuple], limit: int) -> tuple:
+        """The key after which the listing's second page starts (visibility aside)."""
+        visible = [key for key, version in rows if self._visible(version.item)]
+        return visible[min(limit, len(visible)) - 1]
 
     def _base_url(self) -> str:
         host = self.headers.get("Host") or self.server.base_url.removeprefix("http://")
-        return f"http://{host}"
+        return f"http://{host}{self.server.path_prefix}"
 
     def _find(self, repo_id: str) -> tuple[str, Version]:
         """The model or the Hub's error: 401 private without token, 404 missing, 307 renamed."""
@@ -392,7 +454,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         try:
             oid, current = self._find(repo_id)
         except _Redirect as redirect:
-            self._redirect(f"/{redirect.new}/resolve/{revision}/{quote(filename)}")
+            new_path = f"/{quote(redirect.new)}/resolve/{revision}/{quote(filename)}"
+            self._redirect(self.server.path_prefix + new_path)
             return
         version = self.server.store.revision(oid, unquote(revision))
         if version is None or version.item is None:
@@ -485,12 +548,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 
     # -- responses ----------------------------------------------------------------------
 
-    def _redirect(self, location: str) -> None:
+    def _redirect(self, location: str, status: int = 307) -> None:
         headers = {**self._extra_headers, "Location": location}
-        self._json(307, {"error": "Repository moved", "url": location}, headers)
+        self._json(status, {"error": "Repository moved", "url": location}, headers)
 
     def _json(self, status: int, payload, headers: dict[str, str]) -> None:
-        body = json.dumps(payload, separators=(",", ":")).encode()
+        body = _dumps(payload).encode()
         self._send(status, body, {"Content-Type": JSON_TYPE, **headers})
 
     def _error(self, error: HubError) -> None:
@@ -507,6 +570,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         fault = self._body_fault if status == 200 and self._send_body else None
         if fault == "truncated":
             body = body[: max(1, len(body) // 2)]
+        if "bad_encoding" in self._acted:
+            headers = {**headers, "Content-Encoding": "gzip"}
         self.send_response(status)
         self.send_header("X-Request-Id", f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}")
         for name, value in headers.items():
@@ -514,6 +579,16 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if not self._send_body:
+            return
+        if "drip" in self._acted:
+            interval = float(self._acted["drip"]["interval"])
+            try:
+                for at in range(len(body)):
+                    self.wfile.write(body[at : at + 1])
+                    self.wfile.flush()
+                    time.sleep(interval)
+            except OSError:  # the client gave up: its deadline
+                self.close_connection = True
             return
         if fault == "reset":
             self.wfile.write(body[: len(body) // 2])
@@ -532,6 +607,24 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             self.connection.close()
         except OSError:
             pass
+
+
+_DEEP_LOCK = threading.Lock()
+
+
+def _dumps(payload) -> str:
+    """Compact JSON; a record nested deeper than the interpreter's recursion limit (hostile
+    `cardData`) is still served, as the Hub would."""
+    try:
+        return json.dumps(payload, separators=(",", ":"))
+    except RecursionError:
+        with _DEEP_LOCK:
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(limit, 20_000))
+            try:
+                return json.dumps(payload, separators=(",", ":"))
+            finally:
+                sys.setrecursionlimit(limit)
 
 
 class _Redirect(Exception):
@@ -590,6 +683,8 @@ class LocalHubServer(ThreadingHTTPServer):
         access: Access | None = None,
         faults: FaultPlan | None = None,
         page_size: int = MAX_PAGE_SIZE,
+        pinned_listings: bool = False,
+        path_prefix: str = "",
     ):
         if not _is_loopback(host):
             raise ValueError(f"the local Hub serves on loopback only, not {host!r}")
@@ -598,12 +693,15 @@ class LocalHubServer(ThreadingHTTPServer):
         self.access = access or Access()
         self.faults = faults or FaultPlan()
         self.page_size = page_size
+        # Off: keyset cursors as the Hub's. On: a listing reads the state of its first page.
+        self.pinned_listings = pinned_listings
+        self.path_prefix = "/" + path_prefix.strip("/") if path_prefix.strip("/") else ""
         self.stats = Stats()
 
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host}:{port}{self.path_prefix}"
 
     def start_in_thread(self) -> LocalHubServer:
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -685,6 +783,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", action="append", default=[], help="token with full access")
     parser.add_argument("--token-no-access", action="append", default=[], help="token, no grants")
     parser.add_argument("--page-size", type=int, default=MAX_PAGE_SIZE)
+    parser.add_argument(
+        "--pinned-listings",
+        action="store_true",
+        help="serve every page of a listing from the state at its first page (the real Hub "
+        "does not: its cursor is a keyset)",
+    )
+    parser.add_argument("--path-prefix", default="", help="serve under a path, e.g. /mirror")
     args = parser.parse_args(argv)
 
     if args.source:
@@ -706,6 +811,8 @@ def main(argv: list[str] | None = None) -> None:
         access=Access(frozenset(args.token), frozenset(args.token_no_access)),
         faults=FaultPlan.from_texts(args.fault, args.fault_seed),
         page_size=args.page_size,
+        pinned_listings=args.pinned_listings,
+        path_prefix=args.path_prefix,
     )
     print(
         f"local Hub serving {len(store)} models at {server.base_url}, "

@@ -14,8 +14,8 @@ a deterministic stream of events, tick by tick, as the real Hub changes over tim
 | `popularity` | `downloads`, `likes`, `trendingScore` change; `sha` and `lastModified` do not |
 
 Events of tick k are drawn from a generator seeded by (seed, k), so the state at a given time
-does not depend on how the clock got there. Old versions stay readable: a listing started at
-time T is served from the state at T until its last page (snapshot isolation).
+does not depend on how the clock got there. Old versions stay readable (by sha, and for
+listings pinned to a past clock time; the server's default listings read the state now).
 """
 
 from __future__ import annotations
@@ -200,7 +200,8 @@ class HubStore:
             yield {"model": version.item, "readme": version.readme_text()}
 
     def sorted_at(self, as_of: float, field: str) -> list[tuple]:
-        """[(sort key, version)] of every model live at `as_of`, descending; a few cached."""
+        """[((sort value, _id), version)] of every model live at `as_of`, descending (ties by
+        `_id`, the keyset a cursor points into); a few cached."""
         with self._lock:
             key = (as_of, field)
             cached = self._sorted.get(key)
@@ -212,7 +213,7 @@ class HubStore:
                 version = self.version_at(oid, as_of) if len(versions) > 1 else versions[0]
                 if version is not None and version.item is not None:
                     item = version.item
-                    rows.append(((sort_value(item, field), item["id"]), version))
+                    rows.append(((sort_value(item, field), oid), version))
             rows.sort(key=lambda row: row[0], reverse=True)
             self._sorted[key] = rows
             while len(self._sorted) > 6:

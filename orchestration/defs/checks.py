@@ -7,7 +7,7 @@ import dagster as dg
 from ingestion.stream_state import MODELS_STREAM, read_state
 from orchestration.dagster_internals import AssetCheckExecutionRecordStatus
 from orchestration.defs.automation import SENSOR_STATUS
-from orchestration.defs.ingestion.keys import HUB_MODEL_POPULARITY, HUB_MODELS
+from orchestration.defs.ingestion.keys import HUB_MODEL_POPULARITY, HUB_MODEL_SWEEP, HUB_MODELS
 from orchestration.defs.resources import WarehouseResource
 
 MODEL_EDGES = dg.AssetKey(["marts", "fct_model_edges"])
@@ -47,12 +47,48 @@ def watermark_never_moves_back(
         watermark = read_state(con, MODELS_STREAM).watermark
     check_key = dg.AssetCheckKey(HUB_MODELS, "watermark_never_moves_back")
     highest = max(_previous_watermarks(context.instance, check_key), default=None)
-    passed = watermark is not None and (highest is None or watermark >= highest)
+    metadata = {
+        "watermark": watermark.isoformat() if watermark else "",
+        "highest_previous_watermark": highest.isoformat() if highest else "",
+    }
+    if watermark is None:
+        # Records without `lastModified` (e.g. a snapshot import) leave no watermark: nothing
+        # moved back, and nothing to compare; a warning, not a stop for the marts.
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="no watermark recorded: the stored models have no lastModified",
+            metadata=metadata,
+        )
+    return dg.AssetCheckResult(passed=highest is None or watermark >= highest, metadata=metadata)
+
+
+@dg.asset_check(
+    asset=HUB_MODEL_SWEEP,
+    description="The latest deletion sweep was applied, not refused as a mass deletion "
+    "(too many models unlisted to confirm one by one).",
+)
+def sweep_not_refused(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as con:
+        row = con.execute(
+            """
+            select finished_at, models_seen, marked_deleted, refused
+            from raw.hub_sweeps order by finished_at desc limit 1
+            """
+        ).fetchone()
+    if row is None:
+        return dg.AssetCheckResult(
+            passed=False, severity=dg.AssetCheckSeverity.WARN, description="no sweep recorded yet"
+        )
+    finished_at, seen, deleted, refused = row
     return dg.AssetCheckResult(
-        passed=passed,
+        passed=refused is None,
+        description=refused or f"applied: {deleted} marked deleted",
         metadata={
-            "watermark": watermark.isoformat() if watermark else "",
-            "highest_previous_watermark": highest.isoformat() if highest else "",
+            "finished_at": finished_at.isoformat(),
+            "models_seen": seen,
+            "marked_deleted": deleted,
+            "refused": refused or "",
         },
     )
 

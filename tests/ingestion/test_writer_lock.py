@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from ingestion_helpers import open_warehouse, source_models, stored_models
 
 from ingestion.config import PROJECT_ROOT
@@ -55,3 +56,17 @@ def test_two_cli_ingestions_started_together_both_succeed(
     assert {model_id: m["sha"] for model_id, m in stored.items()} == {
         model_id: model["sha"] for model_id, model in source.items()
     }
+
+
+def test_a_warehouse_reached_through_a_symlink_shares_the_writer_lock(warehouse, tmp_path):
+    """The lock is taken on the real path: a link to the file cannot open a second writer."""
+    link = tmp_path / "elsewhere" / "link.duckdb"
+    link.parent.mkdir()
+    link.symlink_to(warehouse)
+    held = acquire_writer_lock(warehouse)
+    try:
+        with pytest.raises(TimeoutError, match="stayed locked"):
+            acquire_writer_lock(link, timeout=0.5)
+    finally:
+        held.close()
+    acquire_writer_lock(link, timeout=5).close()  # free again once released

@@ -124,8 +124,10 @@ def test_the_state_at_a_time_does_not_depend_on_how_the_clock_got_there(small_re
     assert different_seed.events != one_step.events
 
 
-def test_a_listing_stays_consistent_while_the_data_changes_under_it(start_hub, small_records):
-    hub = start_hub(small_records, rates=BUSY, page_size=50)
+def test_a_pinned_listing_stays_consistent_while_the_data_changes_under_it(
+    start_hub, small_records
+):
+    hub = start_hub(small_records, rates=BUSY, page_size=50, pinned_listings=True)
     api = HfApi(endpoint=hub.base_url, token=False)
     expected = [(m.id, m.sha) for m in api.list_models(expand=["sha"])]
     pages = iter(api.list_models(expand=["sha"]))
@@ -136,6 +138,35 @@ def test_a_listing_stays_consistent_while_the_data_changes_under_it(start_hub, s
     assert seen == expected  # no model skipped or repeated; every page from the same state
     fresh = [(m.id, m.sha) for m in api.list_models(expand=["sha"])]
     assert fresh != expected
+
+
+def test_by_default_a_listing_is_a_keyset_and_a_model_changed_meanwhile_moves_behind_it(
+    start_hub, small_records
+):
+    """As on the real Hub: each page reads the state now, after the last key served."""
+    hub = start_hub(small_records, rates=BUSY, page_size=50)
+    api = HfApi(endpoint=hub.base_url, token=False)
+    before = {m.id: m.sha for m in api.list_models(expand=["sha"])}
+    pages = iter(api.list_models(expand=["sha", "lastModified"]))
+    first = [next(pages) for _ in range(100)]  # two whole pages: the third is not asked yet
+    start = hub.store.events.__len__()
+    admin(hub.base_url, "/admin/clock", {"advance_seconds": 3 * 86_400})
+    rest = list(pages)
+    events = hub.store.events[start:]
+    edited_later = {
+        e["id"] for e in events if e["kind"] in ("edit", "license_edit", "base_model_edit")
+    }
+    listed = [m.id for m in first + rest]
+    assert len(listed) == len(set(listed))  # nothing repeated
+    # Every model edited after the first two pages were served and not yet reached moved ahead of
+    # the cursor: that listing never returns it.
+    reached = {m.id for m in first}
+    moved = edited_later - reached
+    assert moved and not moved & {m.id for m in rest}
+    # Nothing untouched is skipped.
+    touched = {e["id"] for e in events} | {e.get("old_id") for e in events}
+    untouched = {repo for repo in before if repo not in touched}
+    assert untouched <= set(listed)
 
 
 def test_the_clock_never_goes_back(start_hub, small_records):

@@ -42,7 +42,9 @@ def test_rate_limit_answers_429_with_retry_after_and_ratelimit_headers(start_hub
 
 
 def test_the_client_rides_out_rate_limits(start_hub, hub_records):
-    hub = start_hub(hub_records, page_size=250, faults=["rate_limit:p=0.4,retry_after=0"])
+    hub = start_hub(
+        hub_records, page_size=250, faults=["rate_limit:p=0.4,retry_after=0"], fault_seed=1
+    )
     assert len(full_listing(hub)) == len(public(hub_records))
     assert hub.faults.injected["rate_limit"] >= 1
 

@@ -41,7 +41,7 @@ def get(url: str, headers: dict | None = None):
 
 def expected_order(records: list[dict], field: str) -> list[str]:
     models = [r["model"] for r in public(records)]
-    models.sort(key=lambda m: (sort_value(m, field), m["id"]), reverse=True)
+    models.sort(key=lambda m: (sort_value(m, field), m.get("_id") or f"id:{m['id']}"), reverse=True)
     return [m["id"] for m in models]
 
 

@@ -8,14 +8,16 @@ import dagster as dg
 import pytest
 
 from ingestion.stream_state import MODELS_STREAM, read_state, save_state
+from ingestion.sweep import log_sweep
 from ingestion.warehouse import connect, ensure_raw_schema
 from orchestration.defs.checks import (
     MODEL_EDGES,
     edges_refer_to_known_models,
     quarantine_share_below_threshold,
+    sweep_not_refused,
     watermark_never_moves_back,
 )
-from orchestration.defs.ingestion.keys import HUB_MODELS
+from orchestration.defs.ingestion.keys import HUB_MODEL_SWEEP, HUB_MODELS
 from orchestration.defs.resources import WarehouseResource
 
 
@@ -87,3 +89,40 @@ def test_checks_pass_on_a_sound_warehouse_and_fail_on_faults(small_warehouse):
         "edges_refer_to_known_models": False,
     }
     assert faulty["edges_refer_to_known_models"].metadata["unknown_children"].value == 1
+
+
+def test_a_watermark_never_recorded_warns_instead_of_blocking(small_warehouse):
+    """Records without `lastModified` leave no watermark: a warning, not a stop."""
+    with connect(small_warehouse) as con:
+        state = read_state(con, MODELS_STREAM)
+        state.watermark = None
+        save_state(con, state)
+    evaluation = run_checks(small_warehouse, dg.DagsterInstance.ephemeral())[
+        "watermark_never_moves_back"
+    ]
+    assert not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert evaluation.description == "no watermark recorded: the stored models have no lastModified"
+
+
+def test_a_refused_sweep_fails_its_check_saying_why(small_warehouse):
+    def sweep_check() -> dg.AssetCheckEvaluation:
+        result = dg.materialize(
+            [dg.AssetSpec(HUB_MODEL_SWEEP), sweep_not_refused],
+            selection=dg.AssetSelection.all_asset_checks(),
+            resources={"warehouse": WarehouseResource(path=str(small_warehouse))},
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+        (evaluation,) = result.get_asset_check_evaluations()
+        return evaluation
+
+    with connect(small_warehouse) as con:
+        log_sweep(con, datetime(2025, 6, 1), datetime(2025, 6, 1, 1), 100, 1, 0, 0)
+    assert sweep_check().passed
+    reason = "the sweep saw too few models: it would mark 40 of 100 active models deleted"
+    with connect(small_warehouse) as con:
+        log_sweep(con, datetime(2025, 6, 2), datetime(2025, 6, 2, 1), 60, 0, 0, 0, reason)
+    refused = sweep_check()
+    assert not refused.passed and refused.description == reason
+    assert refused.severity == dg.AssetCheckSeverity.ERROR

@@ -76,7 +76,7 @@ def served_corpus() -> Corpus:
     add("id-very-long", "stored", id="long/" + "x" * 3000)
     add("last-modified-missing", "stored", lastModified=None)
     add("last-modified-future", "stored", lastModified="2999-01-01T00:00:00.000Z")
-    add("card-10mb", "stored", readme=TEN_MB_CARD)
+    add("card-10mb", "stored", readme=TEN_MB_CARD)  # its card: too_large (over the 5 MiB cap)
     add("card-data-list", "quarantined: cardData", cardData=["base_model", "org/x"])
     add("card-data-string", "quarantined: cardData", cardData="base_model: org/x")
     add("base-model-number", "stored", cardData={"base_model": 12345})

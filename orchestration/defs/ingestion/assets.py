@@ -6,11 +6,12 @@ import dagster as dg
 import duckdb
 
 from ingestion.cards import DEFAULT_CONCURRENCY, fetch_cards
+from ingestion.config import settings
 from ingestion.fingerprints import raw_fingerprint
-from ingestion.hub_client import HubClient
+from ingestion.hub_client import HubClient, client_from_settings
 from ingestion.ingest import DEFAULT_OVERLAP, ingest_models
 from ingestion.popularity import refresh_popularity
-from ingestion.sweep import MAX_DELETED_SHARE, sweep_deletions
+from ingestion.sweep import MAX_DELETED_SHARE, SuspiciousSweepError, sweep_deletions
 from orchestration.dagster_internals import DATA_VERSION_TAG
 from orchestration.defs.ingestion.keys import (
     HUB_MODEL_CARDS,
@@ -33,7 +34,7 @@ class SweepConfig(ListingConfig):
 
 
 def _client(hub: HubResource) -> HubClient:
-    return HubClient(hub.endpoint, hub.token())
+    return client_from_settings(settings(), hub.token(), endpoint=hub.endpoint)
 
 
 def _data_version(con: duckdb.DuckDBPyConnection, *tables: str) -> dg.DataVersion:
@@ -102,7 +103,8 @@ class DeltaConfig(dg.Config):
             HUB_MODEL_CARDS,
             description="README.md of every new or changed model version (fetched right after "
             "the listing, in the same step), stored once per content hash; "
-            "raw.hub_card_fetches says ok / missing (404) / failed (retried) / denied.",
+            "raw.hub_card_fetches says ok / missing (404, 410) / failed (retried) / denied / "
+            "too_large.",
             kinds=KINDS,
             group_name="raw",
         ),
@@ -240,22 +242,35 @@ def hub_model_sweep(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        result = sweep_deletions(
-            con,
-            _client(hub),
-            page_size=config.page_size,
-            max_deleted_share=config.max_deleted_share,
-            logger=context.log,
-        )
+        try:
+            result = sweep_deletions(
+                con,
+                _client(hub),
+                page_size=config.page_size,
+                max_deleted_share=config.max_deleted_share,
+                logger=context.log,
+            )
+        except SuspiciousSweepError as refusal:
+            # Nothing was marked; the check `sweep_not_refused` says why.
+            context.log.error(f"deletion sweep refused: {refusal}")
+            result = None
         models_fingerprint = raw_fingerprint(con, "hub_models")
+    outcome = (
+        {"refused": "yes: see the check sweep_not_refused"}
+        if result is None
+        else {
+            "models_seen": result.seen,
+            "rows_deleted": result.deleted,
+            "rows_renamed": result.renamed,
+            "rows_restored": result.restored,
+            "candidates_kept_live": result.kept_live,
+        }
+    )
     return dg.MaterializeResult(
         data_version=_shared_table_version(context.instance, HUB_MODEL_SWEEP, models_fingerprint),
         metadata={
             TABLE_FINGERPRINT: models_fingerprint,
             "dagster/row_count": _row_count(warehouse, "hub_sweeps"),
-            "models_seen": result.seen,
-            "rows_deleted": result.deleted,
-            "rows_renamed": result.renamed,
-            "rows_restored": result.restored,
+            **outcome,
         },
     )
