@@ -287,7 +287,7 @@ def print_refresh(watcher: Watcher, changed_at: float) -> None:
         f"\n{len(runs)} runs after the change: "
         + ", ".join(f"{run.job_name} ({run.tags.get('dagster/sensor_name', '?')})" for run in runs)
     )
-    for layer in ("raw", "staging", "intermediate", "marts", "analytics"):
+    for layer in ("raw", "staging", "intermediate", "marts", "analytics", "published"):
         if layer in ended:
             print(f"  {layer} up to date {ended[layer]:.0f}s after the change")
     print(f"refreshed ({len(refreshed)} assets):")
