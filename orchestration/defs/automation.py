@@ -1,8 +1,10 @@
 """Declarative automation: which layer refreshes when, set in one place.
 
 Raw assets are roots: the Hub delta sensor and the schedules (`sensors.py`, `schedules.py`)
-launch them. Every derived layer refreshes only when something it depends on was updated,
-when it is missing, or when its code changed, so assets outside the changed lineage never rerun.
+launch them; the sweep and popularity are also built once on a first install
+(`first_install`). Every derived layer is built when missing and refreshed while an input
+differs from what it was built from (`InputsChanged`) or its code changed, so assets outside
+the changed lineage never rerun.
 A raw asset counts as updated only when its data version (a fingerprint of what it stored)
 changed: a scheduled run that found nothing new on the Hub rebuilds nothing below it.
 The one automation sensor below evaluates those conditions and runs by default.
@@ -77,7 +79,8 @@ _resolvers: dict[int, CachingStaleStatusResolver] = {}
 
 
 def _stale_resolver(context: dg.AutomationContext) -> CachingStaleStatusResolver:
-    """One resolver per evaluation (its caches span every asset of the tick)."""
+    """One resolver per evaluation (its caches span every asset of the tick). The resolver
+    holds its view, so a later tick's view cannot reuse that id while it is cached."""
     view = context.asset_graph_view
     if id(view) not in _resolvers:
         _resolvers.clear()
