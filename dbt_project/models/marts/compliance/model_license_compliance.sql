@@ -3,18 +3,29 @@
 -- license_violation_rules. license_drift judges each edge alone; this follows the chain, so a
 -- grandchild that relaxes its root's terms is caught even when its own edge is clean.
 -- Ancestors outside the Hub or without a licence are not judged.
-with models as (
+with licensed as (
 
+    -- each model's licence, category and restrictiveness, for the models and their ancestors
     select
-        traits.model_id,
+        license.model_id,
         license.primary_license,
         license.license_category,
         ranks.restrictiveness_rank
-    from {{ ref('int_model_traits') }} as traits
-    left join {{ ref('int_model_license_category') }} as license
-        on license.model_id = traits.model_id
+    from {{ ref('int_model_license_category') }} as license
     left join {{ ref('license_category_ranks') }} as ranks
         on ranks.license_category = license.license_category
+
+),
+
+models as (
+
+    select
+        traits.model_id,
+        licensed.primary_license,
+        licensed.license_category,
+        licensed.restrictiveness_rank
+    from {{ ref('int_model_traits') }} as traits
+    left join licensed on licensed.model_id = traits.model_id
 
 ),
 
@@ -24,14 +35,12 @@ ancestors as (
         lineage.descendant_id as model_id,
         lineage.ancestor_id,
         lineage.distance,
-        license.primary_license as ancestor_license,
-        license.license_category as ancestor_category,
-        ranks.restrictiveness_rank as ancestor_rank
+        licensed.primary_license as ancestor_license,
+        licensed.license_category as ancestor_category,
+        licensed.restrictiveness_rank as ancestor_rank
     from {{ ref('fct_model_lineage') }} as lineage
-    inner join {{ ref('int_model_license_category') }} as license
-        on license.model_id = lineage.ancestor_id
-    inner join {{ ref('license_category_ranks') }} as ranks
-        on ranks.license_category = license.license_category
+    inner join licensed on licensed.model_id = lineage.ancestor_id
+    where licensed.restrictiveness_rank is not null
 
 ),
 
