@@ -137,7 +137,9 @@ class Watcher:
         records = self.instance.get_run_records(
             filters=dg.RunsFilter(created_after=datetime.fromtimestamp(moment, UTC))
         )
-        return sorted((record.dagster_run for record in records), key=lambda run: run.run_id)
+        # Run ids are random; the order a reader expects is the order they were created.
+        ordered = sorted(records, key=lambda record: record.create_timestamp)
+        return [record.dagster_run for record in ordered]
 
     def active_runs(self) -> list[dg.DagsterRun]:
         return list(self.instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES)))
