@@ -37,6 +37,17 @@ DBT_OPTIONS = ("--project-dir", DBT_DIR, "--profiles-dir", DBT_DIR, "--quiet")
 
 # The dbt models that compute what the baseline computes (edges, families, card drift).
 SAME_OUTPUTS = ["+fct_model_edges", "+dim_model_family", "+card_drift"]
+# The analyst-facing lineage, history and compliance models (issue 21): rows and build time.
+LINEAGE_MODELS = (
+    "fct_model_lineage",
+    "int_model_versions",
+    "model_history",
+    "model_edge_history",
+    "model_lifecycle",
+    "model_changes",
+    "model_license_compliance",
+    "dim_models",
+)
 # The baseline holds every model in networkx and pandas; past this it would exhaust the machine.
 BASELINE_MEMORY_LIMIT_MB = 0.75 * psutil.virtual_memory().total / 2**20
 # Above this size, fetching every README over HTTP is left out (one request per model).
@@ -64,7 +75,13 @@ def dbt_profile(run_results: Path, wall_s: float) -> dict:
         kind = node["unique_id"].split(".", 1)[0]
         by_type[kind] = by_type.get(kind, 0.0) + node["execution_time"]
     slowest = sorted(results["results"], key=lambda node: -node["execution_time"])[:4]
+    seconds = {
+        node["unique_id"].rsplit(".", 1)[-1]: node["execution_time"]
+        for node in results["results"]
+        if node["unique_id"].startswith("model.")
+    }
     return {
+        "model_seconds": {name: seconds[name] for name in LINEAGE_MODELS if name in seconds},
         "startup_s": wall_s - results["elapsed_time"],
         "models_s": by_type.get("model", 0.0),
         "tests_s": by_type.get("test", 0.0) + by_type.get("unit_test", 0.0),
@@ -109,6 +126,46 @@ def top_tables(changed: dict, n: int = 4) -> list[tuple[str, int]]:
     )[:n]
 
 
+def publish(step: str, warehouse: Path, build: Measurement) -> Measurement:
+    """Materialize `published/warehouse` (write-audit-publish) after `build`, as Dagster does."""
+    reported = warehouse.parent / "published-metadata.json"
+    measurement = run_measured(
+        step,
+        [PY, "-m", "bench.dagster_step", "published", str(reported)],
+        env={"HUBGENOME_WAREHOUSE": str(warehouse)},
+    )
+    metadata = json.loads(reported.read_text())["published/warehouse"]
+    measurement.rows = metadata["dagster/row_count"]
+    copy_s = metadata["seconds"]
+    measurement.note = (
+        f"the copy itself {copy_s:.1f} s ({metadata['tables']} tables) = "
+        f"{copy_s / build.wall_s:.1%} of the build before it; the rest is Dagster's start-up"
+    )
+    return measurement
+
+
+def lineage_rows(warehouse: Path) -> dict[str, int]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        found = {
+            name: schema
+            for schema, name in con.execute(
+                "select schema_name, table_name from duckdb_tables() where table_name in $names",
+                {"names": list(LINEAGE_MODELS)},
+            ).fetchall()
+        }
+        rows = {
+            name: con.execute(f"select count(*) from {schema}.{name}").fetchone()[0]
+            for name, schema in found.items()
+        }
+        rows["fct_model_lineage max distance"] = con.execute(
+            "select max(distance) from marts.fct_model_lineage"
+        ).fetchone()[0]
+        return rows
+    finally:
+        con.close()
+
+
 def count(warehouse: Path, sql: str, params: dict | None = None) -> int:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -117,8 +174,15 @@ def count(warehouse: Path, sql: str, params: dict | None = None) -> int:
         con.close()
 
 
-def run(models: int, skip_http: bool, skip_baseline: bool, results: list[Measurement]) -> None:
-    """Run every step, appending each measurement to `results` as soon as it is taken."""
+def run(
+    models: int,
+    skip_http: bool,
+    skip_baseline: bool,
+    results: list[Measurement],
+    lineage_sizes: dict[str, int],
+) -> None:
+    """Run every step, appending each measurement to `results` as soon as it is taken, and
+    the sizes of the lineage models after the full build to `lineage_sizes`."""
     workdir = RESULTS / f"{models}"
     workdir.mkdir(parents=True, exist_ok=True)
     snapshot = workdir / "snapshot.jsonl.gz"
@@ -188,10 +252,12 @@ def run(models: int, skip_http: bool, skip_baseline: bool, results: list[Measure
     step.rows = count(imported, "select count(*) from marts.dim_model_family")
     results.append(step)
     full_build = step
+    results.append(publish("publish the marts after the full build", imported, full_build))
+    lineage_sizes.update(lineage_rows(imported))
 
     step = run_measured(
         "analytics assets (Dagster)",
-        [PY, "-m", "bench.analytics_step"],
+        [PY, "-m", "bench.dagster_step", "analytics"],
         env={"HUBGENOME_WAREHOUSE": str(imported)},
     )
     results.append(step)
@@ -218,6 +284,7 @@ def run(models: int, skip_http: bool, skip_baseline: bool, results: list[Measure
             + ", ".join(f"{name} {n:,}" for name, n in top_tables(changed))
         )
         results.append(step)
+        results.append(publish(f"publish after the {fraction:.2%} delta's build", imported, step))
     step = dbt_build("full-refresh dbt build on the same data", imported, "--full-refresh")
     results.append(step)
 
@@ -306,7 +373,29 @@ def environment() -> str:
     )
 
 
-def table(models: int, results: list[Measurement]) -> str:
+def lineage_table(sizes: dict[str, int], results: list[Measurement]) -> list[str]:
+    """The lineage, history and compliance models: rows, and seconds in each dbt build."""
+    builds = [m for m in results if m.profile and m.profile.get("model_seconds")]
+    if not sizes or not builds:
+        return []
+    lines = [
+        "",
+        "The lineage, history and compliance models (rows after the full build; dbt's seconds "
+        f"per model in each build; the deepest lineage pair: distance "
+        f"{sizes.get('fct_model_lineage max distance')}):",
+        "",
+        "| model | rows | " + " | ".join(m.step for m in builds) + " |",
+        "| --- | ---: | " + " | ".join("---:" for _ in builds) + " |",
+    ]
+    for name in LINEAGE_MODELS:
+        seconds = [m.profile["model_seconds"].get(name) for m in builds]
+        cells = [f"{s:.1f}" if s is not None else "-" for s in seconds]
+        rows = f"{sizes[name]:,}" if name in sizes else "-"
+        lines.append(f"| `{name}` | {rows} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def table(models: int, results: list[Measurement], lineage_sizes: dict[str, int]) -> str:
     lines = [
         f"### {models:,} models, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
@@ -341,6 +430,7 @@ def table(models: int, results: list[Measurement]) -> str:
                 slowest,
             )
             lines.append("| " + " | ".join(cells) + " |")
+    lines += lineage_table(lineage_sizes, results)
     return "\n".join(lines) + "\n"
 
 
@@ -352,12 +442,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-record", action="store_true", help="do not append BENCHMARKS.md")
     args = parser.parse_args(argv)
     results: list[Measurement] = []
+    lineage_sizes: dict[str, int] = {}
     failure = None
     try:
-        run(args.models, args.skip_http, args.skip_baseline, results)
+        run(args.models, args.skip_http, args.skip_baseline, results, lineage_sizes)
     except (Exception, KeyboardInterrupt) as error:  # the steps measured so far are kept
         failure = error
-    text = table(args.models, results)
+    text = table(args.models, results, lineage_sizes)
     if failure is not None:
         text += f"\nThe run stopped early: {failure}\n"
     print(text)
