@@ -24,6 +24,7 @@ import gzip
 import json
 import math
 import random
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -157,10 +158,10 @@ class HubStore:
     """Versioned models plus the clock, served from an SQLite file; thread-safe.
 
     The file (every version: its item as JSON, sort keys, validity interval; READMEs apart and
-    shared by versions that do not change them) lives in a temporary folder, under `work_dir`
-    when given, and is removed with the store. RAM holds the clock, the event log and two
-    arrays of model numbers (the live models, in the order events draw them). One connection
-    serves every thread, under the store's lock.
+    shared by versions that do not change them) is created in a temporary folder, under
+    `work_dir` when given, and unlinked at once: it goes when the store or the process does.
+    RAM holds the clock, the event log and two arrays of model numbers (the live models, in the
+    order events draw them). One connection serves every thread, under the store's lock.
     """
 
     def __init__(
@@ -177,13 +178,16 @@ class HubStore:
         self.rates = rates or EvolutionRates()
         self.tick_seconds = tick_seconds
         self._lock = threading.RLock()
-        folder = tempfile.TemporaryDirectory(prefix="localhub-", dir=work_dir)
+        folder = tempfile.mkdtemp(prefix="localhub-", dir=work_dir)
         self._db = sqlite3.connect(
-            Path(folder.name) / "hub.sqlite", isolation_level=None, check_same_thread=False
+            Path(folder) / "hub.sqlite", isolation_level=None, check_same_thread=False
         )
-        self._finalizer = weakref.finalize(self, _close, self._db, folder)
         for pragma in ("journal_mode=off", "synchronous=off", "cache_size=-131072"):
             self._db.execute(f"pragma {pragma}")
+        # The open file outlives its name (no journal, no other file): nothing is left on disk
+        # once the process ends, however it ends.
+        shutil.rmtree(folder)
+        self._finalizer = weakref.finalize(self, self._db.close)
         self._db.executescript(_SCHEMA)
         self._live = array("q")  # model numbers, in the order events draw them
         self._live_position = array("q")  # by model number: index in _live, -1 once deleted
@@ -222,7 +226,7 @@ class HubStore:
         return latest
 
     def close(self) -> None:
-        """Close the file and remove it (also done when the store is garbage-collected)."""
+        """Close the file, which frees its disk (also done when the store is collected)."""
         with self._lock:
             self._finalizer()
 
@@ -607,8 +611,3 @@ def parse_clock(text: str) -> datetime:
 
 def advance_by(store: HubStore, seconds: float) -> int:
     return store.advance(store.clock() + timedelta(seconds=seconds))
-
-
-def _close(db: sqlite3.Connection, folder: tempfile.TemporaryDirectory) -> None:
-    db.close()
-    folder.cleanup()
