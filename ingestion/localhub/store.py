@@ -21,6 +21,7 @@ listings pinned to a past clock time; the server's default listings read the sta
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import math
 import random
@@ -33,6 +34,7 @@ import weakref
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -111,6 +113,7 @@ _INSERT_VERSION = (
     f"insert into versions (n, oid, valid_from, valid_to, item, readme_id, {_SORT_COLUMNS}) "
     f"values (?, ?, ?, ?, ?, ?{', ?' * len(SORT_FIELDS)})"
 )
+_INSERT_README = "insert into readmes (body) values (?)"
 _FOREVER = math.inf
 _DEEP_LOCK = threading.Lock()
 
@@ -128,6 +131,10 @@ def deep_safe(function, value):
                 return function(value)
             finally:
                 sys.setrecursionlimit(limit)
+
+
+def _compress(readme: str | None) -> bytes | None:
+    return None if readme is None else zlib.compress(readme.encode("utf-8"), 1)
 
 
 def pack_json(item: dict) -> str:
@@ -202,11 +209,33 @@ class HubStore:
         self.events: list[dict] = []
 
     def _load(self, records: Iterable[dict]) -> str:
-        """Stream the snapshot into the file; the latest time seen."""
-        latest = ""
-        db = self._db
-        db.execute("begin")
-        for record in records:
+        """Stream the snapshot into the file; the latest time seen.
+
+        READMEs are compressed on a second thread (zlib releases the GIL), a batch ahead of
+        the inserts, while this one parses the next batch and writes the one before.
+        """
+        self._latest = ""
+        self._db.execute("begin")
+        with ThreadPoolExecutor(1, thread_name_prefix="localhub-load") as compressor:
+            pending = None
+            stream = iter(records)
+            for batch in iter(lambda: tuple(itertools.islice(stream, 1000)), ()):
+                readmes = [record.get("readme") for record in batch]
+                compressed = compressor.submit(lambda texts=readmes: [_compress(t) for t in texts])
+                if pending is not None:
+                    self._insert_batch(*pending)
+                pending = batch, compressed
+            if pending is not None:
+                self._insert_batch(*pending)
+        for field in SORT_FIELDS:  # the keysets of the listings, one per sort order
+            self._db.execute(f"create index by_{field} on versions (k_{field}, oid)")
+        self._db.execute("commit")
+        self._db.execute("analyze")
+        return self._latest
+
+    def _insert_batch(self, batch: tuple[dict, ...], compressed: Future) -> None:
+        db, latest = self._db, self._latest
+        for record, body in zip(batch, compressed.result(), strict=True):
             item = record["model"]
             oid = model_oid(item)
             row = db.execute(_INSERT_MODEL, (oid,)).fetchone()
@@ -216,14 +245,13 @@ class HubStore:
             else:
                 n = row[0]
                 self._add_live(n)
-            self._insert_version(n, oid, -math.inf, item, self._add_readme(record.get("readme")))
+            readme_id = None
+            if body is not None:
+                readme_id = db.execute(_INSERT_README, (body,)).lastrowid
+            self._insert_version(n, oid, -math.inf, item, readme_id)
             db.execute("insert or ignore into names values (?, ?)", (item["id"], n))
             latest = max(latest, item.get("lastModified") or "", item.get("createdAt") or "")
-        for field in SORT_FIELDS:  # the keysets of the listings, one per sort order
-            db.execute(f"create index by_{field} on versions (k_{field}, oid)")
-        db.execute("commit")
-        db.execute("analyze")
-        return latest
+        self._latest = latest
 
     def close(self) -> None:
         """Close the file, which frees its disk (also done when the store is collected)."""
@@ -398,8 +426,7 @@ class HubStore:
     def _add_readme(self, readme: str | None) -> int | None:
         if readme is None:
             return None
-        body = zlib.compress(readme.encode("utf-8"), 1)
-        return self._db.execute("insert into readmes (body) values (?)", (body,)).lastrowid
+        return self._db.execute(_INSERT_README, (_compress(readme),)).lastrowid
 
     def _insert_version(
         self, n: int, oid: str, moment: float, item: dict | None, readme_id: int | None
