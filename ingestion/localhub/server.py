@@ -4,8 +4,8 @@ Serves a snapshot (the synthetic generator's, or any JSONL file of `{"model": it
 text}` lines, the format of `../shared/hub_fixtures/`) with what `huggingface_hub` uses here:
 
 - `GET /api/models`: search, author, filter (AND of tags), pipeline_tag, sort, limit, full,
-  cardData, config, expand; cursor pagination through `Link: <...>; rel="next"`; a listing is
-  served from the state at its first page until its last (see `hub_store`).
+  cardData, config, expand; keyset cursor pagination through `Link: <...>; rel="next"`, each
+  page read from the state now, as on the Hub (`--pinned-listings`: from the first page's).
 - `GET /api/models/{repo_id}` and `/api/models/{repo_id}/revision/{revision}`.
 - `HEAD`/`GET /{repo_id}/resolve/{revision}/{filename}` for README.md, config.json and
   .gitattributes, with the headers `hf_hub_download` needs.
