@@ -27,6 +27,12 @@ from tests.dbt.helpers import (
 )
 
 COMPARED_SCHEMAS = ("intermediate", "marts")
+# Incremental bookkeeping: what each model absorbed, and which rows its last build changed.
+BOOKKEEPING = (
+    "intermediate.dbt_watermarks",
+    "intermediate.dbt_changed_keys",
+    "intermediate.dbt_incremental_builds",
+)
 
 
 @pytest.fixture(scope="module")
@@ -212,12 +218,12 @@ def _differences(left, right) -> dict[str, int]:
         con.execute("attach $path as l (read_only)", {"path": str(left)})
         con.execute("attach $path as r (read_only)", {"path": str(right)})
         con.execute("use l")
-        # dbt_watermarks is bookkeeping: it records when each model was built; the change
-        # log records what each run saw, and a full refresh keeps it.
+        # Bookkeeping records when and how each model was built; the change log records
+        # what each run saw, and a full refresh keeps it.
         tables = [
             t
             for t in mart_tables(con, COMPARED_SCHEMAS)
-            if t not in ("intermediate.dbt_watermarks", "marts.model_changes")
+            if t not in BOOKKEEPING + ("marts.model_changes",)
         ]
         differences = {}
         for table in tables:
@@ -315,6 +321,62 @@ def test_incremental_build_recomputes_only_what_the_delta_touches(
     assert recomputed_children == expected_children & children_after
     assert 0 < len(recomputed_children) < n_edges / 2
     assert 0 < families_recomputed < 50
+
+
+def _failed_tests(warehouse, target, *args: str) -> set[str]:
+    """Names of the data tests that failed in a dbt invocation expected to fail."""
+    with pytest.raises(AssertionError) as failed:
+        run_dbt(warehouse, target, *args)
+    return set(re.findall(r"Failure in test (\S+)", str(failed.value)))
+
+
+def test_incremental_build_tests_only_the_rows_it_changed(
+    synthetic_warehouse, tmp_path, dbt_target
+):
+    """An incremental build tests the rows it changed: a bad row it did not change is not
+    rescanned (a whole-table `dbt test` and the full refresh catch it), and a changed row
+    that duplicates an unchanged one is caught, its key counted across the whole table.
+    The staging views' own uniqueness tests are left out: they read whole raw tables."""
+    warehouse = copy_warehouse(synthetic_warehouse, tmp_path / "tested.duckdb")
+    ids = [m for (m,) in query(warehouse, "select model_id from marts.dim_models order by 1")]
+    duplicate = """
+        insert into raw.hub_models
+        select $oid, model_id, sha, last_modified, created_at, payload, first_seen_at,
+               {changed_at}, observed_at, null, version_key, payload_hash
+        from raw.hub_models where model_id = $id
+    """
+    with connect(warehouse) as con:
+        con.execute(
+            "update marts.dim_models set is_gated = null where model_id = $id", {"id": ids[0]}
+        )
+        # Stored without moving the change clock: no incremental build reads it.
+        con.execute(
+            duplicate.format(changed_at="changed_at"), {"oid": "old-duplicate", "id": ids[1]}
+        )
+    build = ("build", "--exclude", "stg_hub__models", "source:hub")
+    assert "ERROR=0" in run_dbt(warehouse, dbt_target, *build)
+    assert _failed_tests(warehouse, dbt_target, "test", "--select", "dim_models") == {
+        "not_null_dim_models_is_gated"
+    }
+
+    with connect(warehouse) as con:
+        con.execute(
+            duplicate.format(changed_at="now()::timestamp"), {"oid": "new-duplicate", "id": ids[2]}
+        )
+    assert "unique_int_model_traits_model_id" in _failed_tests(warehouse, dbt_target, *build)
+    assert query(
+        warehouse,
+        "select count(*) from intermediate.dbt_changed_keys where model_name = 'int_model_traits'",
+    ) == [(1,)]
+
+    failed = _failed_tests(warehouse, dbt_target, *build, "--full-refresh")
+    assert "unique_int_model_traits_model_id" in failed
+    (duplicated,) = query(
+        warehouse,
+        "select list(model_id order by model_id) from (select model_id from "
+        "intermediate.int_model_traits group by 1 having count(*) > 1)",
+    )[0]
+    assert duplicated == sorted([ids[1], ids[2]])
 
 
 HAND_MADE = [
