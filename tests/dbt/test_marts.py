@@ -10,6 +10,7 @@ import re
 import duckdb
 import pytest
 
+from bench.check_card_features import differences
 from ingestion.config import PROJECT_ROOT
 from ingestion.importers import import_snapshot
 from ingestion.localhub.server import read_snapshot
@@ -113,6 +114,12 @@ def test_card_features_match_the_papers_rules(synthetic_warehouse, synthetic_sna
         model_id: card_features(text) for model_id, text in readmes.items()
     }
     assert any(auto for *_, auto in rows) and not all(has for _, has, *_ in rows)
+
+
+def test_card_features_equal_the_previous_per_text_python(synthetic_warehouse):
+    with connect(synthetic_warehouse, read_only=True) as con:
+        compared, found = differences(con)
+    assert compared > 100 and found == []
 
 
 def test_marts_are_exported_as_parquet(synthetic_warehouse):
