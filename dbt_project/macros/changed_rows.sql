@@ -66,7 +66,7 @@
     {%- endif -%}
     {%- if batch -%}
         insert into intermediate.dbt_changed_keys
-        select '{{ this.identifier }}', {{ changed_key_hash('batch', config.get('unique_key')) }}
+        select distinct '{{ this.identifier }}', {{ changed_key_hash('batch', config.get('unique_key')) }}
         from {{ batch }} as batch
     {%- endif -%}
 {%- endmacro %}
@@ -97,10 +97,11 @@
 
 {#- A condition on the rows of `relation` (aliased `alias`) true for the rows its incremental
     build in this invocation changed, and for every row otherwise; none when `relation` is
-    not an incremental model. -#}
+    not an incremental model or the build is a full refresh (a model kept through it, such
+    as the change log, is tested whole too). -#}
 {% macro changed_rows_condition(relation, alias) -%}
     {%- set node = incremental_node_of(relation) -%}
-    {%- if node is none -%}
+    {%- if node is none or flags.FULL_REFRESH -%}
         {{- return(none) -}}
     {%- endif -%}
     {%- set name = node.alias or node.name -%}
