@@ -138,7 +138,8 @@ def publish(step: str, warehouse: Path, build: Measurement) -> Measurement:
     measurement.rows = metadata["dagster/row_count"]
     copy_s = metadata["seconds"]
     measurement.note = (
-        f"the copy itself {copy_s:.1f} s ({metadata['tables']} tables) = "
+        f"the publish itself {copy_s:.1f} s ({metadata['tables_written']} of "
+        f"{metadata['tables']} tables written) = "
         f"{copy_s / build.wall_s:.1%} of the build before it; the rest is Dagster's start-up"
     )
     return measurement
@@ -373,6 +374,19 @@ def environment() -> str:
     )
 
 
+def steps_table(results: list[Measurement]) -> list[str]:
+    """The Markdown table of measured steps."""
+    lines = [
+        "| step | wall s | CPU s | peak RSS MB | rows | note |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for m in results:
+        rows = f"{m.rows:,}" if m.rows is not None else ""
+        cells = (m.step, f"{m.wall_s:.1f}", f"{m.cpu_s:.1f}", f"{m.peak_rss_mb:,.0f}", rows, m.note)
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def lineage_table(sizes: dict[str, int], results: list[Measurement]) -> list[str]:
     """The lineage, history and compliance models: rows, and seconds in each dbt build."""
     builds = [m for m in results if m.profile and m.profile.get("model_seconds")]
@@ -401,13 +415,8 @@ def table(models: int, results: list[Measurement], lineage_sizes: dict[str, int]
         "",
         environment(),
         "",
-        "| step | wall s | CPU s | peak RSS MB | rows | note |",
-        "| --- | ---: | ---: | ---: | ---: | --- |",
+        *steps_table(results),
     ]
-    for m in results:
-        rows = f"{m.rows:,}" if m.rows is not None else ""
-        cells = (m.step, f"{m.wall_s:.1f}", f"{m.cpu_s:.1f}", f"{m.peak_rss_mb:,.0f}", rows, m.note)
-        lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
         "Where the dbt steps' time goes (wall seconds, from dbt's `run_results.json`; start-up is "

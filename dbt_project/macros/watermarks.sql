@@ -55,6 +55,7 @@
     (models that left the Hub, stale edges, families that dissolved). `condition` relates
     `kept` (a row of this model) to `current` (a row of `relation`). -#}
 {% macro delete_unmatched(relation, condition) -%}
+    {{ record_deleted_keys('not exists (select 1 from ' ~ relation ~ ' as current where ' ~ condition ~ ')') }};
     delete from {{ this }} as kept
     where not exists (select 1 from {{ relation }} as current where {{ condition }})
 {%- endmacro %}
@@ -65,6 +66,7 @@
     Nothing to do on a full build. -#}
 {% macro delete_rows_of_changed(key, changed_sql) -%}
     {%- if is_incremental() -%}
+        {{ record_deleted_keys(key ~ ' in (' ~ changed_sql ~ ')') }};
         delete from {{ this }} where {{ key }} in ({{ changed_sql }})
     {%- else -%}
         select 1

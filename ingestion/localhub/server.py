@@ -4,8 +4,8 @@ Serves a snapshot (the synthetic generator's, or any JSONL file of `{"model": it
 text}` lines, the format of `../shared/hub_fixtures/`) with what `huggingface_hub` uses here:
 
 - `GET /api/models`: search, author, filter (AND of tags), pipeline_tag, sort, limit, full,
-  cardData, config, expand; cursor pagination through `Link: <...>; rel="next"`; a listing is
-  served from the state at its first page until its last (see `hub_store`).
+  cardData, config, expand; keyset cursor pagination through `Link: <...>; rel="next"`, each
+  page read from the state now, as on the Hub (`--pinned-listings`: from the first page's).
 - `GET /api/models/{repo_id}` and `/api/models/{repo_id}/revision/{revision}`.
 - `HEAD`/`GET /{repo_id}/resolve/{revision}/{filename}` for README.md, config.json and
   .gitattributes, with the headers `hf_hub_download` needs.
@@ -35,8 +35,10 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -50,6 +52,7 @@ from ingestion.localhub.store import (
     EvolutionRates,
     HubStore,
     Version,
+    deep_safe,
     parse_clock,
     read_snapshot,
 )
@@ -157,8 +160,9 @@ def decode_cursor(cursor: str) -> tuple[tuple, int, float | None]:
     """(the key to continue after, the page depth, the pinned clock time or None)."""
     payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     as_of = payload.get("t")
+    value = payload["k"]
     return (
-        (payload["k"], payload["_id"]),
+        (-math.inf if value is None else value, payload["_id"]),
         int(payload["d"]),
         None if as_of is None else float(as_of),
     )
@@ -362,14 +366,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         as_of = store.now if pinned is None else pinned
         if self.server.pinned_listings and pinned is None:
             pinned = as_of
-        rows = store.sorted_at(as_of, field_name)
-        start = 0 if after is None else _first_after(rows, after)
+        rows = store.sorted_at(as_of, field_name, after)
         matches = _matcher(query)
         page: list[dict] = []
         last_key = None
         more = False
-        for position in range(start, len(rows)):
-            key, version = rows[position]
+        for key, version in rows:
             item = version.item
             if not (self._visible(item) and matches(item)):
                 continue
@@ -382,7 +384,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         if more and last_key is not None:
             next_cursor = encode_cursor(last_key, depth + 1, pinned)
             if "repeat_cursor" in self._acted and depth >= 2:
-                next_cursor = encode_cursor(self._first_page_key(rows, limit), 1, pinned)
+                second_page = self._first_page_key(store.sorted_at(as_of, field_name), limit)
+                next_cursor = encode_cursor(second_page, 1, pinned)
             headers["Link"] = f'<{self._next_url(query, next_cursor)}>; rel="next"'
             if "empty_next" in self._acted:
                 page = []
@@ -401,10 +404,14 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             next_query["cursor"] = [cursor]
         return f"{self._base_url()}/api/models?{urlencode(next_query, doseq=True)}"
 
-    def _first_page_key(self, rows: list[tuple], limit: int) -> tuple:
+    def _first_page_key(self, rows: Iterator[tuple], limit: int) -> tuple:
         """The key after which the listing's second page starts (visibility aside)."""
-        visible = [key for key, version in rows if self._visible(version.item)]
-        return visible[min(limit, len(visible)) - 1]
+        last = None
+        for count, key in enumerate((k for k, v in rows if self._visible(v.item)), start=1):
+            last = key
+            if count == limit:
+                break
+        return last
 
     def _base_url(self) -> str:
         host = self.headers.get("Host") or self.server.base_url.removeprefix("http://")
@@ -609,41 +616,15 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             pass
 
 
-_DEEP_LOCK = threading.Lock()
-
-
 def _dumps(payload) -> str:
-    """Compact JSON; a record nested deeper than the interpreter's recursion limit (hostile
-    `cardData`) is still served, as the Hub would."""
-    try:
-        return json.dumps(payload, separators=(",", ":"))
-    except RecursionError:
-        with _DEEP_LOCK:
-            limit = sys.getrecursionlimit()
-            sys.setrecursionlimit(max(limit, 20_000))
-            try:
-                return json.dumps(payload, separators=(",", ":"))
-            finally:
-                sys.setrecursionlimit(limit)
+    """Compact JSON, even of a record nested deeper than the recursion limit."""
+    return deep_safe(partial(json.dumps, separators=(",", ":")), payload)
 
 
 class _Redirect(Exception):
     def __init__(self, old: str, new: str):
         super().__init__(old)
         self.old, self.new = old, new
-
-
-def _first_after(rows: list[tuple], after: tuple) -> int:
-    """Index of the first row strictly after the cursor key, rows sorted descending."""
-    target = tuple(-math.inf if v is None else v for v in after)
-    low, high = 0, len(rows)
-    while low < high:
-        middle = (low + high) // 2
-        if rows[middle][0] >= target:
-            low = middle + 1
-        else:
-            high = middle
-    return low
 
 
 def _matcher(query: dict[str, list[str]]):
@@ -790,6 +771,11 @@ def main(argv: list[str] | None = None) -> None:
         "does not: its cursor is a keyset)",
     )
     parser.add_argument("--path-prefix", default="", help="serve under a path, e.g. /mirror")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="folder for the store's temporary SQLite file (default: the system's temp folder)",
+    )
     args = parser.parse_args(argv)
 
     if args.source:
@@ -801,6 +787,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         rates=EvolutionRates.parse(args.evolution),
         tick_seconds=args.tick_seconds,
+        work_dir=args.work_dir,
     )
     if args.clock:
         store.advance(args.clock)
@@ -829,6 +816,7 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         server.server_close()
+        store.close()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import re
 import duckdb
 import pytest
 
+from bench.check_card_features import differences
 from ingestion.config import PROJECT_ROOT
 from ingestion.importers import import_snapshot
 from ingestion.localhub.server import read_snapshot
@@ -27,6 +28,12 @@ from tests.dbt.helpers import (
 )
 
 COMPARED_SCHEMAS = ("intermediate", "marts")
+# Incremental bookkeeping: what each model absorbed, and which rows its last build changed.
+BOOKKEEPING = (
+    "intermediate.dbt_watermarks",
+    "intermediate.dbt_changed_keys",
+    "intermediate.dbt_incremental_builds",
+)
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +116,12 @@ def test_card_features_match_the_papers_rules(synthetic_warehouse, synthetic_sna
     assert any(auto for *_, auto in rows) and not all(has for _, has, *_ in rows)
 
 
+def test_card_features_equal_the_previous_per_text_python(synthetic_warehouse):
+    with connect(synthetic_warehouse, read_only=True) as con:
+        compared, found = differences(con)
+    assert compared > 100 and found == []
+
+
 def test_marts_are_exported_as_parquet(synthetic_warehouse):
     exports = synthetic_warehouse.parent / "exports"
     with connect(synthetic_warehouse, read_only=True) as con:
@@ -127,6 +140,52 @@ def test_marts_are_exported_as_parquet(synthetic_warehouse):
             ).fetchone()
             (in_table,) = con.execute(f"select count(*) from marts.{mart}").fetchone()
             assert in_file == in_table, mart
+
+
+def _export_times(exports) -> dict[str, int]:
+    return {file.stem: file.stat().st_mtime_ns for file in exports.glob("*.parquet")}
+
+
+def _exports_match_marts(warehouse, exports) -> None:
+    with connect(warehouse, read_only=True) as con:
+        for mart in _export_times(exports):
+            (differing,) = con.execute(
+                f"""
+                select count(*) from (
+                    (select * from marts.{mart} except all select * from read_parquet($file))
+                    union all
+                    (select * from read_parquet($file) except all select * from marts.{mart})
+                )
+                """,
+                {"file": str(exports / f"{mart}.parquet")},
+            ).fetchone()
+            assert differing == 0, mart
+
+
+def test_exports_skip_the_marts_a_run_did_not_change(synthetic_warehouse, tmp_path, dbt_target):
+    """After a small delta only the marts it changed are written again; a missing file is
+    written, and a full refresh writes every mart. Every file equals its mart throughout."""
+    warehouse = copy_warehouse(synthetic_warehouse, tmp_path / "warehouse.duckdb")
+    exports = tmp_path / "exports"
+    run_dbt(warehouse, dbt_target, "run")
+    first = _export_times(exports)
+    assert {"dim_models", "family_size_distribution", "model_edge_history"} <= set(first)
+
+    payload = next(iter(_payloads(warehouse).values()))
+    load_models(warehouse, [dict(payload, likes=payload["likes"] + 1000)])
+    (exports / "family_size_distribution.parquet").unlink()
+    run_dbt(warehouse, dbt_target, "run")
+    second = _export_times(exports)
+    rewritten = {mart for mart in first if second[mart] != first[mart]}
+    assert "dim_models" in rewritten and "family_size_distribution" in second
+    assert "model_edge_history" not in rewritten
+    assert len(rewritten) < len(first) / 2
+    _exports_match_marts(warehouse, exports)
+
+    run_dbt(warehouse, dbt_target, "run", "--full-refresh")
+    third = _export_times(exports)
+    assert all(third[mart] != second[mart] for mart in second)
+    _exports_match_marts(warehouse, exports)
 
 
 def _payloads(warehouse):
@@ -212,12 +271,12 @@ def _differences(left, right) -> dict[str, int]:
         con.execute("attach $path as l (read_only)", {"path": str(left)})
         con.execute("attach $path as r (read_only)", {"path": str(right)})
         con.execute("use l")
-        # dbt_watermarks is bookkeeping: it records when each model was built; the change
-        # log records what each run saw, and a full refresh keeps it.
+        # Bookkeeping records when and how each model was built; the change log records
+        # what each run saw, and a full refresh keeps it.
         tables = [
             t
             for t in mart_tables(con, COMPARED_SCHEMAS)
-            if t not in ("intermediate.dbt_watermarks", "marts.model_changes")
+            if t not in BOOKKEEPING + ("marts.model_changes",)
         ]
         differences = {}
         for table in tables:
@@ -315,6 +374,62 @@ def test_incremental_build_recomputes_only_what_the_delta_touches(
     assert recomputed_children == expected_children & children_after
     assert 0 < len(recomputed_children) < n_edges / 2
     assert 0 < families_recomputed < 50
+
+
+def _failed_tests(warehouse, target, *args: str) -> set[str]:
+    """Names of the data tests that failed in a dbt invocation expected to fail."""
+    with pytest.raises(AssertionError) as failed:
+        run_dbt(warehouse, target, *args)
+    return set(re.findall(r"Failure in test (\S+)", str(failed.value)))
+
+
+def test_incremental_build_tests_only_the_rows_it_changed(
+    synthetic_warehouse, tmp_path, dbt_target
+):
+    """An incremental build tests the rows it changed: a bad row it did not change is not
+    rescanned (a whole-table `dbt test` and the full refresh catch it), and a changed row
+    that duplicates an unchanged one is caught, its key counted across the whole table.
+    The staging views' own uniqueness tests are left out: they read whole raw tables."""
+    warehouse = copy_warehouse(synthetic_warehouse, tmp_path / "tested.duckdb")
+    ids = [m for (m,) in query(warehouse, "select model_id from marts.dim_models order by 1")]
+    duplicate = """
+        insert into raw.hub_models
+        select $oid, model_id, sha, last_modified, created_at, payload, first_seen_at,
+               {changed_at}, observed_at, null, version_key, payload_hash
+        from raw.hub_models where model_id = $id
+    """
+    with connect(warehouse) as con:
+        con.execute(
+            "update marts.dim_models set is_gated = null where model_id = $id", {"id": ids[0]}
+        )
+        # Stored without moving the change clock: no incremental build reads it.
+        con.execute(
+            duplicate.format(changed_at="changed_at"), {"oid": "old-duplicate", "id": ids[1]}
+        )
+    build = ("build", "--exclude", "stg_hub__models", "source:hub")
+    assert "ERROR=0" in run_dbt(warehouse, dbt_target, *build)
+    assert _failed_tests(warehouse, dbt_target, "test", "--select", "dim_models") == {
+        "not_null_dim_models_is_gated"
+    }
+
+    with connect(warehouse) as con:
+        con.execute(
+            duplicate.format(changed_at="now()::timestamp"), {"oid": "new-duplicate", "id": ids[2]}
+        )
+    assert "unique_int_model_traits_model_id" in _failed_tests(warehouse, dbt_target, *build)
+    assert query(
+        warehouse,
+        "select count(*) from intermediate.dbt_changed_keys where model_name = 'int_model_traits'",
+    ) == [(1,)]
+
+    failed = _failed_tests(warehouse, dbt_target, *build, "--full-refresh")
+    assert "unique_int_model_traits_model_id" in failed
+    (duplicated,) = query(
+        warehouse,
+        "select list(model_id order by model_id) from (select model_id from "
+        "intermediate.int_model_traits group by 1 having count(*) > 1)",
+    )[0]
+    assert duplicated == sorted([ids[1], ids[2]])
 
 
 HAND_MADE = [

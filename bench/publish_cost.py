@@ -1,0 +1,33 @@
+"""What publishing costs on a built warehouse: a first publish, then one after each delta's
+incremental build, beside that build (the goal: at most 10% of it).
+
+Usage: `python -m bench.publish_cost WAREHOUSE [--fractions 0.0001 0.01]` on a warehouse
+`bench.run` built (`bench/results/<N>/imported.duckdb`); prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bench.run import apply_delta, dbt_build, publish, steps_table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("warehouse", type=Path)
+    parser.add_argument("--fractions", type=float, nargs="+", default=[0.0001, 0.01])
+    parser.add_argument("--seed", type=int, default=3)
+    args = parser.parse_args(argv)
+    build = dbt_build("incremental dbt build, nothing changed", args.warehouse)
+    first = publish("publish, no earlier fingerprints (every table)", args.warehouse, build)
+    steps = [build, first]
+    for fraction in args.fractions:
+        steps.append(apply_delta(args.warehouse, fraction, seed=args.seed))
+        build = dbt_build(f"incremental dbt build after the {fraction:.2%} delta", args.warehouse)
+        steps += [build, publish(f"publish after the {fraction:.2%} delta", args.warehouse, build)]
+    print("\n".join(steps_table(steps)))
+
+
+if __name__ == "__main__":
+    main()
