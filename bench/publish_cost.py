@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args(argv)
     build = dbt_build("incremental dbt build, nothing changed", args.warehouse)
-    first = publish("publish, no earlier fingerprints (every table)", args.warehouse, build)
+    first = publish("publish after a build that changed nothing", args.warehouse, build)
     steps = [build, first]
     for fraction in args.fractions:
         steps.append(apply_delta(args.warehouse, fraction, seed=args.seed))

@@ -34,8 +34,7 @@ PUBLISHED_INPUTS = sorted(
     description="The analysts' copy: `marts` and `analytics` (with their comments) copied to a "
     "new file after a build whose models, tests and analyses passed, then swapped in "
     "atomically at `<warehouse>.published.duckdb`. A failed build never reaches it; a reader "
-    "never blocks a refresh and keeps its snapshot while its connection is open. The new file "
-    "starts as a copy of the last one; only tables whose content changed are written again.",
+    "never blocks a refresh and keeps its snapshot while its connection is open.",
 )
 def published_warehouse(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -48,7 +47,6 @@ def published_warehouse(
             "published": dg.MetadataValue.path(str(result.path)),
             "build_file": dg.MetadataValue.path(str(result.build)),
             "tables": result.tables,
-            "tables_written": result.tables_written,
             "dagster/row_count": result.rows,
             "seconds": round(result.seconds, 2),
         }
