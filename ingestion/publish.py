@@ -29,7 +29,7 @@ from ingestion.warehouse import sql_identifier, sql_string
 
 PUBLISHED_SCHEMAS = ("marts", "analytics")
 KEEP_BUILDS = 3
-BUILD_ALIAS = "published_build"
+BUILD_ALIAS = "published_build"  # the new build, attached to the run's connection
 
 
 @dataclass
@@ -69,11 +69,11 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, build_id: str) -> P
         {"schemas": list(PUBLISHED_SCHEMAS)},
     ).fetchall()
     try:
-        con.execute(f"attach $path as {BUILD_ALIAS}", {"path": str(build)})
+        con.execute("attach $path as published_build", {"path": str(build)})
         try:
             rows = _write_build(con, warehouse, tables)
         finally:
-            con.execute(f"detach {BUILD_ALIAS}")
+            con.execute("detach published_build")
     except BaseException:  # an unfinished build is never pointed at: remove it
         build.unlink(missing_ok=True)
         build.with_name(build.name + ".wal").unlink(missing_ok=True)
@@ -100,7 +100,7 @@ def _write_build(
             con.execute(f"comment on table {target} is {sql_string(comment)}")
     _copy_column_comments(con)
     _copy_macros(con)
-    con.execute(f"checkpoint {BUILD_ALIAS}")
+    con.execute("checkpoint published_build")
     return rows
 
 

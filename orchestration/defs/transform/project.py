@@ -15,7 +15,17 @@ dbt_project.prepare_if_dev()
 
 # Unit tests check the SQL against fixed inputs, not the data: `make test` runs them (tests/dbt),
 # and production builds leave them out, as dbt recommends.
-DBT_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
+# Cautious indirect selection: a data test runs only in a build that selects every model it
+# reads. With dbt's default (eager), a run of a subset (the automation's) ran the relationship
+# tests of `fct_model_edges` against `dim_models` on a first install where `dim_models` was
+# not built yet, and the run failed. Tests Dagster selects by name still run.
+DBT_BUILD_ARGS = (
+    "build",
+    "--exclude-resource-type",
+    "unit_test",
+    "--indirect-selection",
+    "cautious",
+)
 
 
 def dbt_resource() -> DbtCliResource:
