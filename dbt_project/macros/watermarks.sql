@@ -80,10 +80,25 @@
      where model_name = '{{ this.identifier }}')
 {%- endmacro %}
 
-{#- Post-hook: remember the fingerprint of every current family for this model. -#}
+{#- Post-hook: remember the fingerprint of every current family for this model, writing only
+    the families that changed, appeared or left (a small delta rewrites a few rows). -#}
 {% macro save_family_fingerprints() -%}
-    delete from intermediate.dbt_family_fingerprints where model_name = '{{ this.identifier }}';
+    create or replace temporary table current_family_fingerprints as
+    select distinct family_root_id, family_fingerprint from {{ ref('int_family_members') }};
+    delete from intermediate.dbt_family_fingerprints as stored
+    where stored.model_name = '{{ this.identifier }}'
+      and not exists (
+          select 1 from current_family_fingerprints as current
+          where current.family_root_id = stored.family_root_id
+            and current.family_fingerprint is not distinct from stored.family_fingerprint
+      );
     insert into intermediate.dbt_family_fingerprints
-    select distinct '{{ this.identifier }}', family_root_id, family_fingerprint
-    from {{ ref('int_family_members') }}
+    select '{{ this.identifier }}', current.family_root_id, current.family_fingerprint
+    from current_family_fingerprints as current
+    where not exists (
+        select 1 from intermediate.dbt_family_fingerprints as stored
+        where stored.model_name = '{{ this.identifier }}'
+          and stored.family_root_id = current.family_root_id
+    );
+    drop table current_family_fingerprints
 {%- endmacro %}

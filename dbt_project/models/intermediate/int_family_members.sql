@@ -1,6 +1,10 @@
 -- Every model with its family placement and the traits the family marts aggregate, plus a
 -- per-family fingerprint: it changes whenever any member's row that family_stats or
 -- family_growth_monthly read changes, so those marts rebuild exactly the families it flags.
+-- A table, not a view: each family mart and its hooks read it three times per build, and the
+-- window over every model is the costly part.
+{{ config(materialized='table') }}
+
 with members as (
 
     select
