@@ -139,8 +139,13 @@ def publish(step: str, warehouse: Path, build: Measurement) -> Measurement:
     metadata = json.loads(reported.read_text())["published/warehouse"]
     measurement.rows = metadata["dagster/row_count"]
     copy_s = metadata["seconds"]
+    how = (
+        "written whole"
+        if metadata["written_whole"]
+        else f"copied, {metadata['rows_changed']:,} rows rewritten"
+    )
     measurement.note = (
-        f"the publish itself {copy_s:.1f} s ({metadata['tables']} tables) = "
+        f"the publish itself {copy_s:.1f} s ({metadata['tables']} tables, {how}) = "
         f"{copy_s / build.wall_s:.1%} of the build before it; the rest is Dagster's start-up"
     )
     return measurement
