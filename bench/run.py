@@ -15,6 +15,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -139,11 +140,32 @@ def publish(step: str, warehouse: Path, build: Measurement) -> Measurement:
     metadata = json.loads(reported.read_text())["published/warehouse"]
     measurement.rows = metadata["dagster/row_count"]
     copy_s = metadata["seconds"]
+    how = (
+        "written whole"
+        if metadata["written_whole"]
+        else f"copied, {metadata['rows_changed']:,} rows rewritten"
+    )
     measurement.note = (
-        f"the publish itself {copy_s:.1f} s ({metadata['tables']} tables) = "
+        f"the publish itself {copy_s:.1f} s ({metadata['tables']} tables, {how}) = "
         f"{copy_s / build.wall_s:.1%} of the build before it; the rest is Dagster's start-up"
     )
     return measurement
+
+
+def hub_server(process: subprocess.Popen, load_s: float, models: int) -> Measurement:
+    """The local Hub's own process: its load time, and its CPU and peak RSS (the kernel's
+    high-water mark) over the load and every listing so far."""
+    cpu = psutil.Process(process.pid).cpu_times()
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    return Measurement(
+        step="local Hub server: load the snapshot (wall), then serve the listings",
+        wall_s=load_s,
+        cpu_s=cpu.user + cpu.system,
+        peak_rss_mb=peak_kb / 1024,
+        rows=models,
+        note="CPU and peak RSS of the server process over the load and the listings",
+    )
 
 
 def lineage_rows(warehouse: Path) -> dict[str, int]:
@@ -225,7 +247,9 @@ def run(
 
     if not skip_http:
         # Loading 2M models takes minutes.
+        started = time.monotonic()
         hub, endpoint = start_process(snapshot, quiet=True, timeout=1800)
+        load_s = time.monotonic() - started
         try:
             streams = ("models", "cards") if models <= HTTP_CARDS_MAX_MODELS else ("models",)
             for what in streams:
@@ -245,6 +269,7 @@ def run(
                 table = "hub_models" if what == "models" else "hub_card_fetches"
                 step.rows = count(listed, f"select count(*) from raw.{table}")
                 results.append(step)
+            results.append(hub_server(hub, load_s, models))
         finally:
             stop_process(hub)
 

@@ -9,15 +9,22 @@ of a date) into a new DuckDB file under `<published>.builds/`, then swaps the `p
 - a reader with the file open keeps its snapshot (Linux keeps an unlinked file readable);
 - the last `KEEP_BUILDS` builds are kept, older ones removed.
 
-Each build is written whole into an empty file: skipping the tables whose content had not
-changed (a file copy of the last build, then a fingerprint of every table) was measured
-slower at 2M models, because a delta of 0.01% already changes the largest marts
-(BENCHMARKS.md, "Publishing ... at 2M").
+A publish costs what the builds since the last one changed: it copies the last published
+file and rewrites only the changed rows.
+- A dbt model logs the keys of the rows it wrote or deleted (`dbt_publish_log`, see
+  dbt_project/macros/changed_rows.sql); its rows with those keys are replaced.
+- A table rebuilt whole, and a table no model logs (seeds, analytics), is compared row by row
+  (one hash per row on each side); only rows that differ are replaced.
+- A new table, one whose columns changed, or one with most rows changed is written whole.
+- The whole build is written from scratch on the first publish, when the last published file
+  is not the one the warehouse's log counts from (`publish_state`), and every
+  `WHOLE_WRITE_EVERY` publishes, which compacts the file.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,11 +32,17 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.warehouse import sql_identifier, sql_string
+from ingestion.warehouse import sql_hash, sql_identifier, sql_string
 
 PUBLISHED_SCHEMAS = ("marts", "analytics")
 KEEP_BUILDS = 3
 BUILD_ALIAS = "published_build"  # the new build, attached to the run's connection
+# A publish that rewrites rows in a copy leaves the replaced rows' space in the file; after
+# this many in a row, the next build is written whole.
+WHOLE_WRITE_EVERY = 24
+# A table with more than this share of its rows changed is written whole (cheaper than
+# deleting and inserting most of it).
+REWRITE_SHARE = 0.25
 
 
 @dataclass
@@ -39,6 +52,8 @@ class Published:
     tables: int
     rows: int
     seconds: float
+    whole: bool  # written from scratch, not from the last build
+    rows_changed: int  # rows deleted or inserted (all rows of a whole write)
 
 
 def published_path(warehouse: Path) -> Path:
@@ -61,17 +76,46 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, build_id: str) -> P
     warehouse = con.execute("select current_database()").fetchone()[0]
     tables = con.execute(
         """
-        select schema_name, table_name, comment from duckdb_tables()
+        select schema_name, table_name from duckdb_tables()
         where database_name = current_database() and schema_name in $schemas
           and not temporary
         order by all
         """,
         {"schemas": list(PUBLISHED_SCHEMAS)},
     ).fetchall()
+    state = _read_state(con)
+    base = published_build(published)
+    from_base = (
+        base is not None
+        and state is not None
+        and state[0] == base.name
+        and state[1] < WHOLE_WRITE_EVERY
+        and not base.with_name(base.name + ".wal").exists()
+    )
     try:
+        if from_base:
+            shutil.copyfile(base, build)
         con.execute("attach $path as published_build", {"path": str(build)})
         try:
-            rows = _write_build(con, warehouse, tables)
+            changer = _Changes(con, warehouse)
+            for schema in PUBLISHED_SCHEMAS:
+                con.execute(f"create schema if not exists {sql_identifier(BUILD_ALIAS, schema)}")
+            if from_base:
+                changer.drop_tables_not_in(tables)
+            for schema, table in tables:
+                if from_base:
+                    changer.update(schema, table)
+                else:
+                    changer.write_whole(schema, table)
+            _copy_comments(con, warehouse)
+            _copy_macros(con, warehouse)
+            con.execute("checkpoint published_build")
+            rows = sum(
+                con.execute(
+                    f"select count(*) from {sql_identifier(BUILD_ALIAS, schema, table)}"
+                ).fetchone()[0]
+                for schema, table in tables
+            )
         finally:
             con.execute("detach published_build")
     except BaseException:  # an unfinished build is never pointed at: remove it
@@ -79,54 +123,243 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, build_id: str) -> P
         build.with_name(build.name + ".wal").unlink(missing_ok=True)
         raise
     _point(published, build)
+    _save_state(con, build, 0 if not from_base else state[1] + 1)
     _prune(folder, keep=build)
-    return Published(published, build, len(tables), rows, time.monotonic() - started)
+    return Published(
+        published,
+        build,
+        len(tables),
+        rows,
+        time.monotonic() - started,
+        whole=not from_base,
+        rows_changed=changer.rows_changed,
+    )
 
 
-def _write_build(
-    con: duckdb.DuckDBPyConnection, warehouse: str, tables: list[tuple[str, str, str | None]]
-) -> int:
-    """Copy `tables` with their comments and the macros into the attached build; return the
-    rows copied."""
-    rows = 0
-    for schema in PUBLISHED_SCHEMAS:
-        con.execute(f"create schema if not exists {sql_identifier(BUILD_ALIAS, schema)}")
-    for schema, table, comment in tables:
-        source = sql_identifier(warehouse, schema, table)
+class _Changes:
+    """Brings the tables of the attached build up to the warehouse's, counting the rows."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, warehouse: str):
+        self.con = con
+        self.warehouse = warehouse
+        self.rows_changed = 0
+        self.logged = _logged_models(con)
+        self.log = _publish_log(con)
+
+    def drop_tables_not_in(self, tables: list[tuple[str, str]]) -> None:
+        wanted = set(tables)
+        for schema, table in self.con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = $db",
+            {"db": BUILD_ALIAS},
+        ).fetchall():
+            if (schema, table) not in wanted:
+                self.con.execute(f"drop table {sql_identifier(BUILD_ALIAS, schema, table)}")
+
+    def write_whole(self, schema: str, table: str) -> None:
         target = sql_identifier(BUILD_ALIAS, schema, table)
-        con.execute(f"create table {target} as select * from {source}")
-        rows += con.execute(f"select count(*) from {target}").fetchone()[0]
-        if comment:
+        source = sql_identifier(self.warehouse, schema, table)
+        self.con.execute(f"create or replace table {target} as select * from {source}")
+        self.rows_changed += self.con.execute(f"select count(*) from {target}").fetchone()[0]
+
+    def update(self, schema: str, table: str) -> None:
+        """Replace the rows of `table` that changed since the copied build."""
+        if self._columns(BUILD_ALIAS, schema, table) != self._columns(
+            self.warehouse, schema, table
+        ):
+            return self.write_whole(schema, table)
+        source = sql_identifier(self.warehouse, schema, table)
+        target = sql_identifier(BUILD_ALIAS, schema, table)
+        whole, keys = self.log.get(table, (False, 0))
+        by_key = (schema, table) in self.logged and not whole
+        if by_key and not keys:
+            return  # no build changed it since
+        if by_key:
+            key_columns = self.logged[(schema, table)]
+            self.con.execute(
+                """
+                create or replace temp table publish_changed as
+                select key_hash from intermediate.dbt_publish_log
+                where model_name = $table and key_hash is not null
+                """,
+                {"table": table},
+            )
+        else:  # the hashes of the rows found more often in one copy than in the other
+            key_columns = None
+            self.con.execute(
+                f"""
+                create or replace temp table publish_changed as
+                select key_hash from (
+                    select hash(row_value) as key_hash, 1 as side from {target} as row_value
+                    union all
+                    select hash(row_value), -1 from {source} as row_value)
+                group by key_hash having sum(side) <> 0
+                """
+            )
+        (changed,) = self.con.execute("select count(*) from publish_changed").fetchone()
+        (rows,) = self.con.execute(f"select count(*) from {source}").fetchone()
+        if changed > REWRITE_SHARE * rows:
+            self.write_whole(schema, table)
+        elif changed:
+            (deleted,) = self.con.execute(
+                f"delete from {target} as row_value "
+                f"where {sql_hash('row_value', key_columns)} in (from publish_changed)"
+            ).fetchone()
+            (inserted,) = self.con.execute(
+                f"insert into {target} select * from {source} as row_value "
+                f"where {sql_hash('row_value', key_columns)} in (from publish_changed)"
+            ).fetchone()
+            self.rows_changed += deleted + inserted
+        self.con.execute("drop table publish_changed")
+
+    def _columns(self, database: str, schema: str, table: str) -> list[tuple[str, str]]:
+        return self.con.execute(
+            """
+            select column_name, data_type from duckdb_columns()
+            where database_name = $db and schema_name = $schema and table_name = $table
+            order by column_index
+            """,
+            {"db": database, "schema": schema, "table": table},
+        ).fetchall()
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute(
+        """
+        select count(*) > 0 from duckdb_tables()
+        where database_name = current_database() and schema_name = $schema
+          and table_name = $table
+        """,
+        {"schema": schema, "table": table},
+    ).fetchone()[0]
+
+
+def _logged_models(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[str] | None]:
+    """The published tables whose every change dbt logs, with their key columns."""
+    if not _has_table(con, "intermediate", "dbt_logged_models"):
+        return {}
+    return {
+        (schema, name): key_columns
+        for schema, name, key_columns in con.execute(
+            "select schema_name, model_name, key_columns from intermediate.dbt_logged_models"
+        ).fetchall()
+    }
+
+
+def _publish_log(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[bool, int]]:
+    """Per model in the log: whether it was rebuilt whole, and how many keys it changed."""
+    if not _has_table(con, "intermediate", "dbt_publish_log"):
+        return {}
+    return {
+        name: (whole, keys)
+        for name, whole, keys in con.execute(
+            """
+            select model_name, bool_or(key_hash is null), count(key_hash)
+            from intermediate.dbt_publish_log group by model_name
+            """
+        ).fetchall()
+    }
+
+
+def _read_state(con: duckdb.DuckDBPyConnection) -> tuple[str, int] | None:
+    """The build file the log counts from, and how many publishes in a row copied a build."""
+    if not _has_table(con, "intermediate", "publish_state"):
+        return None
+    return con.execute(
+        "select published_build, publishes_from_copy from intermediate.publish_state"
+    ).fetchone()
+
+
+def _save_state(con: duckdb.DuckDBPyConnection, build: Path, publishes_from_copy: int) -> None:
+    """Empty the log and name the build it now counts from, in one transaction. A crash
+    before this leaves a state that names an older build: the next publish writes whole."""
+    con.execute("create schema if not exists intermediate")
+    con.execute(
+        """
+        create table if not exists intermediate.publish_state (
+            published_build varchar not null,
+            publishes_from_copy integer not null,
+            published_at timestamp not null
+        )
+        """
+    )
+    con.execute(
+        "comment on table intermediate.publish_state is 'Publish bookkeeping: the published "
+        "build file the publish log counts from (ingestion/publish.py).'"
+    )
+    con.execute("begin")
+    try:
+        con.execute("delete from intermediate.publish_state")
+        con.execute(
+            "insert into intermediate.publish_state values ($build, $n, now()::timestamp)",
+            {"build": build.name, "n": publishes_from_copy},
+        )
+        if _has_table(con, "intermediate", "dbt_publish_log"):
+            con.execute("delete from intermediate.dbt_publish_log")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, warehouse: str) -> None:
+    """Set the build's table and column comments to the warehouse's where they differ."""
+    params = {"warehouse": warehouse, "build": BUILD_ALIAS, "schemas": list(PUBLISHED_SCHEMAS)}
+    for schema, table, comment in con.execute(
+        """
+        select schema_name, table_name, comment from duckdb_tables()
+        where database_name = $warehouse and schema_name in $schemas
+        except
+        select schema_name, table_name, comment from duckdb_tables()
+        where database_name = $build
+        """,
+        params,
+    ).fetchall():
+        target = sql_identifier(BUILD_ALIAS, schema, table)
+        if comment is None:
+            con.execute(f"comment on table {target} is null")
+        else:
             con.execute(f"comment on table {target} is {sql_string(comment)}")
-    _copy_column_comments(con)
-    _copy_macros(con)
-    con.execute("checkpoint published_build")
-    return rows
-
-
-def _copy_column_comments(con: duckdb.DuckDBPyConnection) -> None:
     for schema, table, column, comment in con.execute(
         """
         select schema_name, table_name, column_name, comment from duckdb_columns()
-        where database_name = current_database() and schema_name in $schemas
-          and comment is not null
+        where database_name = $warehouse and schema_name in $schemas
+        except
+        select schema_name, table_name, column_name, comment from duckdb_columns()
+        where database_name = $build
         """,
-        {"schemas": list(PUBLISHED_SCHEMAS)},
+        params,
     ).fetchall():
         target = sql_identifier(BUILD_ALIAS, schema, table, column)
-        con.execute(f"comment on column {target} is {sql_string(comment)}")
+        if comment is None:
+            con.execute(f"comment on column {target} is null")
+        else:
+            con.execute(f"comment on column {target} is {sql_string(comment)}")
 
 
-def _copy_macros(con: duckdb.DuckDBPyConnection) -> None:
-    for schema, name, parameters, definition, kind in con.execute(
-        """
-        select schema_name, function_name, parameters, macro_definition, function_type
-        from duckdb_functions()
-        where database_name = current_database() and schema_name in $schemas
-          and function_type in ('macro', 'table_macro') and not internal
-        """,
-        {"schemas": list(PUBLISHED_SCHEMAS)},
-    ).fetchall():
+def _copy_macros(con: duckdb.DuckDBPyConnection, warehouse: str) -> None:
+    """Recreate the warehouse's macros in the build, and drop the ones it no longer has."""
+
+    def macros(database: str) -> list[tuple]:
+        return con.execute(
+            """
+            select schema_name, function_name, parameters, macro_definition, function_type
+            from duckdb_functions()
+            where database_name = $db and schema_name in $schemas
+              and function_type in ('macro', 'table_macro') and not internal
+            """,
+            {"db": database, "schemas": list(PUBLISHED_SCHEMAS)},
+        ).fetchall()
+
+    wanted = macros(warehouse)
+    names = {(schema, name) for schema, name, *_ in wanted}
+    for schema, name, _, _, kind in macros(BUILD_ALIAS):
+        if (schema, name) not in names:
+            target = sql_identifier(BUILD_ALIAS, schema, name)
+            if kind == "table_macro":
+                con.execute(f"drop macro table {target}")
+            else:
+                con.execute(f"drop macro {target}")
+    for schema, name, parameters, definition, kind in wanted:
         target = sql_identifier(BUILD_ALIAS, schema, name)
         # DuckDB's own text of the macro, from its catalog, recreated as it was
         catalog_sql = (
@@ -134,7 +367,7 @@ def _copy_macros(con: duckdb.DuckDBPyConnection) -> None:
             + ("table " if kind == "table_macro" else "")
             + definition
         )
-        con.execute(f"create macro {target}{catalog_sql}")
+        con.execute(f"create or replace macro {target}{catalog_sql}")
 
 
 def _point(published: Path, build: Path) -> None:
@@ -156,6 +389,57 @@ def _prune(folder: Path, keep: Path) -> None:
 def published_build(published: Path) -> Path | None:
     """The build file `published` points at, or None before the first publish."""
     return published.resolve() if published.is_symlink() and published.exists() else None
+
+
+_TABLES = """
+    select schema_name, table_name, comment from duckdb_tables()
+    where database_name = $db and schema_name in $schemas
+"""
+_COLUMNS = """
+    select schema_name, table_name, column_name, data_type, comment from duckdb_columns()
+    where database_name = $db and schema_name in $schemas
+"""
+
+
+def differences(warehouse: Path, build: Path) -> dict[str, int]:
+    """What differs between the published schemas of `warehouse` and a published `build`
+    (for tests and benchmarks): per table, the rows in one and not the other (as multisets);
+    `tables` and `columns`, the catalogue entries (names, types, comments) that differ."""
+    con = duckdb.connect()
+    try:
+        con.execute("attach $path as warehouse (read_only)", {"path": str(warehouse)})
+        con.execute("attach $path as build (read_only)", {"path": str(build)})
+        schemas = list(PUBLISHED_SCHEMAS)
+
+        def catalogue(db: str) -> dict[str, set]:
+            params = {"db": db, "schemas": schemas}
+            return {
+                "tables": set(con.execute(_TABLES, params).fetchall()),
+                "columns": set(con.execute(_COLUMNS, params).fetchall()),
+            }
+
+        ours, theirs = catalogue("warehouse"), catalogue("build")
+        found = {
+            name: len(ours[name] ^ theirs[name]) for name in ours if ours[name] != theirs[name]
+        }
+        for schema, table, _ in con.execute(
+            _TABLES, {"db": "warehouse", "schemas": schemas}
+        ).fetchall():
+            source = sql_identifier("warehouse", schema, table)
+            target = sql_identifier("build", schema, table)
+            (differing,) = con.execute(
+                f"""
+                select count(*) from (
+                    (select * from {source} except all select * from {target})
+                    union all
+                    (select * from {target} except all select * from {source}))
+                """
+            ).fetchone()
+            if differing:
+                found[f"{schema}.{table}"] = differing
+        return found
+    finally:
+        con.close()
 
 
 def open_published(published: Path) -> duckdb.DuckDBPyConnection:

@@ -130,6 +130,13 @@ def sql_identifier(*parts: str) -> str:
     return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
 
 
+def sql_hash(alias: str, columns: list[str] | None) -> str:
+    """`hash()` of the named columns of the row `alias`, or of the whole row (escaped)."""
+    if not columns:
+        return f"hash({sql_identifier(alias)})"
+    return f"hash({', '.join(sql_identifier(alias, column) for column in columns)})"
+
+
 def sql_string(text: str) -> str:
     """A string literal, escaped, for the statements that take no parameters (COMMENT ON)."""
     return "'" + text.replace("'", "''") + "'"

@@ -4,7 +4,14 @@
     incrementally (intermediate.dbt_incremental_builds). Data tests then read only those rows
     (`get_where_subquery`, `changed_rows_condition`). On a full build, a full refresh, a model
     that was not built in this invocation (`dbt test` alone), or any other model, the
-    condition is absent and tests read whole tables. -#}
+    condition is absent and tests read whole tables.
+
+    The same keys are also added to intermediate.dbt_publish_log, which keeps them until the
+    next publish (ingestion/publish.py): it copies the last published build and rewrites only
+    the logged rows. A table model, or an incremental one built whole, logs a null key (the
+    whole table). intermediate.dbt_logged_models names the models that log every change, with
+    their key columns; the publish compares any other table row by row. Everything is written
+    in the model's own transaction, so a model is never committed without its log. -#}
 
 {% macro create_changed_rows_tables() -%}
     create table if not exists intermediate.dbt_changed_keys (
@@ -23,6 +30,31 @@
         'Incremental bookkeeping: the dbt invocation that last built each model incrementally (none after a full build).';
     comment on column intermediate.dbt_incremental_builds.model_name is 'The incremental model.';
     comment on column intermediate.dbt_incremental_builds.invocation_id is 'dbt invocation id of that build.';
+    create table if not exists intermediate.dbt_publish_log (
+        model_name varchar not null,
+        key_hash ubigint
+    );
+    create table if not exists intermediate.dbt_logged_models (
+        schema_name varchar not null,
+        model_name varchar not null,
+        key_columns varchar[],
+        primary key (schema_name, model_name)
+    );
+    comment on table intermediate.dbt_publish_log is
+        'Publish bookkeeping: the rows each model changed since the last publish (emptied by the publish).';
+    comment on column intermediate.dbt_publish_log.model_name is 'The model (table or incremental).';
+    comment on column intermediate.dbt_publish_log.key_hash is 'hash() of a changed row''s key columns (of the whole row without key columns); null: the whole table was rebuilt.';
+    comment on table intermediate.dbt_logged_models is
+        'Publish bookkeeping: the models whose every change reaches dbt_publish_log, and how their keys are hashed.';
+    comment on column intermediate.dbt_logged_models.schema_name is 'The schema of the model''s table.';
+    comment on column intermediate.dbt_logged_models.model_name is 'The model (its table''s name).';
+    comment on column intermediate.dbt_logged_models.key_columns is 'The unique_key columns hashed into dbt_publish_log.key_hash; null: the whole row.';
+{%- endmacro %}
+
+{#- The model's unique_key as a list of columns, or none. -#}
+{% macro unique_key_columns() -%}
+    {%- set unique_key = config.get('unique_key') -%}
+    {{- return(none if unique_key is none else ([unique_key] if unique_key is string else unique_key)) -}}
 {%- endmacro %}
 
 {#- The SQL expression hashing a row's key; `alias` names the row's table. -#}
@@ -35,18 +67,31 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Project pre-hook of every model: forget the changed keys of the last build, and mark
-    whether this build is incremental. Python models get no hooks: dbt-duckdb writes their
-    result on another cursor, which a hook's open transaction would not see. -#}
+{#- Project pre-hook of every model: forget the changed keys of the last build, mark whether
+    this build is incremental, and register the model's publish log (a table, or an
+    incremental model built whole, logs the whole table). Python models get no hooks:
+    dbt-duckdb writes their result on another cursor, which a hook's open transaction would
+    not see; they are not registered, so the publish compares them row by row. -#}
 {% macro reset_changed_keys() -%}
-    {%- if config.get('materialized') == 'incremental' and model.language == 'sql' -%}
+    {%- set materialized = config.get('materialized') -%}
+    {%- if model.language == 'sql' and materialized in ('incremental', 'table') -%}
+        {%- set columns = unique_key_columns() if materialized == 'incremental' else none -%}
+        insert or replace into intermediate.dbt_logged_models values ('{{ this.schema }}', '{{ this.identifier }}',
+            {%- if columns %} [{% for column in columns %}'{{ column }}'{{ ', ' if not loop.last }}{% endfor %}]{% else %} null{% endif %});
+        {% if materialized == 'incremental' -%}
         delete from intermediate.dbt_changed_keys where model_name = '{{ this.identifier }}';
-        {% if is_incremental() -%}
+        {% endif -%}
+        {% if materialized == 'incremental' and is_incremental() -%}
         insert or replace into intermediate.dbt_incremental_builds
         values ('{{ this.identifier }}', '{{ invocation_id }}')
         {%- else -%}
-        delete from intermediate.dbt_incremental_builds where model_name = '{{ this.identifier }}'
+        delete from intermediate.dbt_incremental_builds where model_name = '{{ this.identifier }}';
+        delete from intermediate.dbt_publish_log where model_name = '{{ this.identifier }}';
+        insert into intermediate.dbt_publish_log values ('{{ this.identifier }}', null)
         {%- endif -%}
+    {%- elif model.language == 'sql' -%}
+        delete from intermediate.dbt_logged_models
+        where schema_name = '{{ this.schema }}' and model_name = '{{ this.identifier }}'
     {%- endif -%}
 {%- endmacro %}
 
@@ -67,7 +112,8 @@
     {%- if batch -%}
         insert into intermediate.dbt_changed_keys
         select distinct '{{ this.identifier }}', {{ changed_key_hash('batch', config.get('unique_key')) }}
-        from {{ batch }} as batch
+        from {{ batch }} as batch;
+        {{ log_for_publish() }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -77,7 +123,18 @@
     insert into intermediate.dbt_changed_keys
     select '{{ this.identifier }}', {{ changed_key_hash('kept', config.get('unique_key')) }}
     from {{ this }} as kept
-    where {{ where_sql }}
+    where {{ where_sql }};
+    {{ log_for_publish() }}
+{%- endmacro %}
+
+{#- Add this model's changed keys to the publish log (the ones not logged yet). -#}
+{% macro log_for_publish() -%}
+    insert into intermediate.dbt_publish_log
+    select distinct model_name, key_hash from intermediate.dbt_changed_keys
+    where model_name = '{{ this.identifier }}'
+    except
+    select model_name, key_hash from intermediate.dbt_publish_log
+    where model_name = '{{ this.identifier }}'
 {%- endmacro %}
 
 {#- The incremental model node behind `relation`, or none. -#}

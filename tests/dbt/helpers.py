@@ -9,17 +9,27 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 
 from ingestion.cards import CardFetch, write_card_fetches
 from ingestion.config import PROJECT_ROOT, Settings
+from ingestion.hub_client import HubClient
+from ingestion.ingest import ingest_models
+from ingestion.localhub.store import EvolutionRates
 from ingestion.raw_writes import store_models
 from ingestion.records import model_oid
-from ingestion.warehouse import connect, ensure_raw_schema, utc_now
+from ingestion.sweep import sweep_deletions
+from ingestion.warehouse import connect, connect_writer, ensure_raw_schema, utc_now
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+# A local Hub busy enough that 300 models see every kind of event in a few days.
+RATES = EvolutionRates.parse(
+    "new=20,edit=30,license_edit=15,base_model_edit=15,delete=10,rename=10,popularity=100"
+)
+EVERYTHING = timedelta(days=365 * 50)  # an overlap that makes a delta list every model again
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
 PRECEDENCE = {"finetune": 1, "quantized": 2, "adapter": 3, "merge": 4}
 PRIMARY_RANK = {"adapter": 1, "quantized": 2, "finetune": 3, None: 4}
@@ -48,6 +58,14 @@ def run_dbt(warehouse: Path, target: Path, *args: str) -> str:
     if done.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{done.stdout[-6000:]}")
     return done.stdout
+
+
+def refresh_from_hub(warehouse: Path, client: HubClient, target: Path, *dbt_args: str) -> None:
+    """List the Hub into `warehouse` (every model again, deletions swept), then dbt build."""
+    with connect_writer(warehouse) as con:
+        ingest_models(con, client, page_size=100, overlap=EVERYTHING)
+        sweep_deletions(con, client, page_size=100)
+    run_dbt(warehouse, target, "build", *dbt_args)
 
 
 def load_models(warehouse: Path, payloads: Iterable[dict], cards: dict[str, str] | None = None):

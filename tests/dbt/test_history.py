@@ -7,22 +7,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
+from ingestion.localhub.store import HubStore
+from ingestion.warehouse import connect, copy_warehouse
+from tests.dbt.helpers import declared_edges, primary_relation, query, refresh_from_hub, run_dbt
 
-from ingestion.hub_client import HubClient
-from ingestion.ingest import ingest_models
-from ingestion.localhub.server import serve_store
-from ingestion.localhub.store import EvolutionRates, HubStore
-from ingestion.localhub.synthetic import generate
-from ingestion.sweep import sweep_deletions
-from ingestion.warehouse import connect, connect_writer, copy_warehouse
-from tests.dbt.helpers import declared_edges, primary_relation, query, run_dbt
-
-# Busy enough that 300 models see every kind of event in a few days.
-RATES = EvolutionRates.parse(
-    "new=20,edit=30,license_edit=15,base_model_edit=15,delete=10,rename=10,popularity=100"
-)
-EVERYTHING = timedelta(days=365 * 50)  # an overlap that makes a delta list every model again
 TRACKED = ("tags", "pipeline_tag", "library_name", "gated")
 HISTORY_TABLES = (
     "marts.model_history",
@@ -47,13 +35,6 @@ def _edges(item: dict) -> set[tuple[str, str | None]]:
         (parent, primary_relation(edge["relations"]))
         for (parent, _), edge in declared_edges([item]).items()
     }
-
-
-def _refresh(warehouse, client: HubClient, target) -> None:
-    with connect_writer(warehouse) as con:
-        ingest_models(con, client, page_size=100, overlap=EVERYTHING)
-        sweep_deletions(con, client, page_size=100)
-    run_dbt(warehouse, target, "build")
 
 
 def _last_run(warehouse) -> list[tuple]:
@@ -113,22 +94,13 @@ def _value(item: dict, field: str):
     return value
 
 
-@pytest.fixture(scope="module")
-def evolving_hub():
-    store = HubStore(generate(300, seed=5), seed=5, rates=RATES)
-    server = serve_store(store)
-    yield store, HubClient(server.base_url)
-    server.shutdown()
-    server.server_close()
-
-
 def test_history_and_change_log_follow_the_hub_across_clock_moves(evolving_hub, tmp_path_factory):
     store, client = evolving_hub
     root = tmp_path_factory.mktemp("history")
     warehouse, target = root / "warehouse.duckdb", root / "target"
 
     before = _hub_state(store)
-    _refresh(warehouse, client, target)
+    refresh_from_hub(warehouse, client, target)
     first = _last_run(warehouse)
     assert {row[0] for row in first if row[2] == "new_model"} == set(before)
     assert {row[2] for row in first} <= {"new_model", "edge_added"}
@@ -137,7 +109,7 @@ def test_history_and_change_log_follow_the_hub_across_clock_moves(evolving_hub, 
     for step in range(2):
         store.advance(store.clock() + timedelta(days=2))
         after = _hub_state(store)
-        _refresh(warehouse, client, target)
+        refresh_from_hub(warehouse, client, target)
         logged = _last_run(warehouse)
         expected = _expected_changes(before, after)
 

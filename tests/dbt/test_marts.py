@@ -33,6 +33,8 @@ BOOKKEEPING = (
     "intermediate.dbt_watermarks",
     "intermediate.dbt_changed_keys",
     "intermediate.dbt_incremental_builds",
+    "intermediate.dbt_publish_log",
+    "intermediate.dbt_logged_models",
 )
 
 

@@ -115,3 +115,18 @@ def test_a_failed_publish_leaves_the_previous_copy_and_no_partial_build(warehous
     builds = list(first.build.parent.glob("*.duckdb"))
     assert builds == [first.build]
     assert len(published_rows(path, "marts.edges")) == 500
+
+
+def test_a_copy_is_updated_row_by_row_and_written_whole_again_every_n_publishes(
+    warehouse, monkeypatch
+):
+    path, con = warehouse
+    monkeypatch.setattr("ingestion.publish.WHOLE_WRITE_EVERY", 2)
+    results = []
+    for run in range(4):
+        con.execute("update marts.models set name = name || '+' where id = $id", {"id": run})
+        results.append(publish(con, published_path(path), f"run-{run}"))
+        assert published_rows(path, "marts.models") == rows(con, "marts.models")
+    assert [result.whole for result in results] == [True, False, False, True]
+    # one changed row: deleted and inserted again, nothing else touched
+    assert [result.rows_changed for result in results[1:3]] == [2, 2]

@@ -305,7 +305,7 @@ SQL_METHODS = {"execute", "executemany", "sql", "query"}
 IDENTIFIER_NAMES = {"schema", "table", "adoptable", "source", "target"}
 # Calls that escape what they wrap (ingestion.warehouse), and DuckDB's own catalog text of a
 # macro copied verbatim into the published copy (ingestion.publish).
-ESCAPED = ("sql_identifier(", "sql_string(")
+ESCAPED = ("sql_identifier(", "sql_string(", "sql_hash(")
 CATALOG_SQL = {"catalog_sql"}
 
 

@@ -49,5 +49,7 @@ def published_warehouse(
             "tables": result.tables,
             "dagster/row_count": result.rows,
             "seconds": round(result.seconds, 2),
+            "written_whole": result.whole,
+            "rows_changed": result.rows_changed,
         }
     )
