@@ -7,6 +7,15 @@ models (the local Hub's clock moves one tick at a time until that many change ev
 Prints a markdown table; `--record` appends it to BENCHMARKS.md.
 
 Run: `python -m bench.freshness --models 3000 [--interval 60] [--record]`.
+
+At Hub scale a first start would fetch every README over HTTP (one request per model; about
+an hour at 3M), so `--warehouse W --snapshot S` starts instead from a copy of a warehouse
+`bench.run` built (`bench/results/<N>/imported.duckdb`) and a local Hub serving the snapshot
+it was imported from (`snapshot.jsonl.gz`): the first scenario is then the daemon's first
+start on a built warehouse, and the change scenarios are measured as before. `bench.run`'s
+deltas stamp `lastModified` with the wall clock, ahead of the local Hub's clock; the copy's
+stored `lastModified` values are set back to the Hub's newest, so that the Hub's next changes
+count as new for the delta sensor, as they would on a warehouse that only ever listed it.
 """
 
 from __future__ import annotations
@@ -20,8 +29,10 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion.config import PROJECT_ROOT, settings
+from ingestion.hub_client import HubClient
 from ingestion.localhub.server import start_process, stop_process
 from ingestion.localhub.synthetic import generate, write_jsonl
+from ingestion.warehouse import connect, copy_warehouse
 from orchestration.demo import Daemon, Watcher, move_hub_clock, settled, wait_until
 
 LAYERS = ("raw", "staging", "intermediate", "marts", "analytics", "published")
@@ -34,6 +45,16 @@ def change_hub(endpoint: str, events: int) -> int:
     while applied < events:
         applied += move_hub_clock(endpoint, {"advance_seconds": 3600})["applied"]
     return applied
+
+
+def clamp_to_hub_clock(warehouse: Path, hub_newest: str) -> None:
+    """Set the stored `lastModified` values later than the Hub's newest back to it."""
+    with connect(warehouse) as con:
+        con.execute(
+            "update raw.hub_models set last_modified = $newest::timestamptz::timestamp "
+            "where last_modified > $newest::timestamptz::timestamp",
+            {"newest": hub_newest},
+        )
 
 
 def layer_times(watcher: Watcher, since: float) -> dict[str, float]:
@@ -52,7 +73,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--interval", type=int, default=None, help="sensor and automation s")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--record", action="store_true", help="append to BENCHMARKS.md")
+    parser.add_argument("--warehouse", type=Path, help="start from a copy of this warehouse")
+    parser.add_argument("--snapshot", type=Path, help="the snapshot --warehouse came from")
     args = parser.parse_args(argv)
+    if (args.warehouse is None) != (args.snapshot is None):
+        parser.error("--warehouse and --snapshot go together")
 
     work = Path(tempfile.mkdtemp(prefix="hubgenome-freshness-"))
     dagster_home = work / "dagster_home"
@@ -61,9 +86,16 @@ def main(argv: list[str] | None = None) -> None:
     config = settings()
     config = config.with_warehouse(work / "warehouse.duckdb")
     config = type(config)(**{**config.__dict__, "dagster_home": dagster_home})
-    snapshot = work / "hub.jsonl.gz"
-    write_jsonl(generate(args.models, 0), snapshot)
-    hub, endpoint = start_process(snapshot, "--seed", "0", quiet=True)
+    if args.warehouse:
+        copy_warehouse(args.warehouse, config.warehouse)
+        snapshot = args.snapshot
+    else:
+        snapshot = work / "hub.jsonl.gz"
+        write_jsonl(generate(args.models, 0), snapshot)
+    # Loading millions of models takes minutes.
+    hub, endpoint = start_process(snapshot, "--seed", "0", quiet=True, timeout=1800)
+    if args.warehouse:
+        clamp_to_hub_clock(config.warehouse, HubClient(endpoint).newest_last_modified())
     rows = []
     try:
         from orchestration.definitions import defs
@@ -74,11 +106,19 @@ def main(argv: list[str] | None = None) -> None:
             started = time.time()
             daemon = Daemon(config, endpoint, work / "daemon.log", interval=args.interval)
             try:
+                # A built warehouse's downstream assets wait for the Hub's first change (or
+                # the half-hourly delta schedule): its first start ends once the daemon's
+                # first runs have settled.
+                def first_start_done() -> bool:
+                    if args.warehouse:
+                        return time.time() - started > 90 and settled(watcher, 30)
+                    return not watcher.never_materialized() and settled(watcher, 15)
+
                 wait_until(
-                    lambda: not watcher.never_materialized() and settled(watcher, 15),
-                    watcher, daemon, started, args.timeout, "every asset",
-                )  # fmt: skip
-                rows.append(row("first start, empty warehouse", args.models, watcher, started))
+                    first_start_done, watcher, daemon, started, args.timeout, "the first start"
+                )
+                start = "built" if args.warehouse else "empty"
+                rows.append(row(f"first start, {start} warehouse", args.models, watcher, started))
                 for share in (0.0001, 0.01):
                     events = max(1, round(args.models * share))
                     applied = change_hub(endpoint, events)
