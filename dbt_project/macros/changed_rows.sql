@@ -43,7 +43,7 @@
     comment on table intermediate.dbt_publish_log is
         'Publish bookkeeping: the rows each model changed since the last publish (emptied by the publish).';
     comment on column intermediate.dbt_publish_log.model_name is 'The model (table or incremental).';
-    comment on column intermediate.dbt_publish_log.key_hash is 'hash() of a changed row''s key columns (of the whole row without key columns); null: the whole table was rebuilt.';
+    comment on column intermediate.dbt_publish_log.key_hash is 'hash() of a changed row''s key columns (of the whole row for a model without key columns); null: the whole table was rebuilt.';
     comment on table intermediate.dbt_logged_models is
         'Publish bookkeeping: the models whose every change reaches dbt_publish_log, and how their keys are hashed.';
     comment on column intermediate.dbt_logged_models.schema_name is 'The schema of the model''s table.';
