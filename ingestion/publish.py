@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.warehouse import sql_hash, sql_identifier, sql_string
+from ingestion.warehouse import sql_hash, sql_identifier, sql_string, transaction, wal_path
 
 PUBLISHED_SCHEMAS = ("marts", "analytics")
 KEEP_BUILDS = 3
@@ -90,7 +90,7 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, build_id: str) -> P
         and state is not None
         and state[0] == base.name
         and state[1] < WHOLE_WRITE_EVERY
-        and not base.with_name(base.name + ".wal").exists()
+        and not wal_path(base).exists()
     )
     try:
         if from_base:
@@ -120,7 +120,7 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, build_id: str) -> P
             con.execute("detach published_build")
     except BaseException:  # an unfinished build is never pointed at: remove it
         build.unlink(missing_ok=True)
-        build.with_name(build.name + ".wal").unlink(missing_ok=True)
+        wal_path(build).unlink(missing_ok=True)
         raise
     _point(published, build)
     _save_state(con, build, 0 if not from_base else state[1] + 1)
@@ -286,8 +286,7 @@ def _save_state(con: duckdb.DuckDBPyConnection, build: Path, publishes_from_copy
         "comment on table intermediate.publish_state is 'Publish bookkeeping: the published "
         "build file the publish log counts from (ingestion/publish.py).'"
     )
-    con.execute("begin")
-    try:
+    with transaction(con):
         con.execute("delete from intermediate.publish_state")
         con.execute(
             "insert into intermediate.publish_state values ($build, $n, now()::timestamp)",
@@ -295,10 +294,6 @@ def _save_state(con: duckdb.DuckDBPyConnection, build: Path, publishes_from_copy
         )
         if _has_table(con, "intermediate", "dbt_publish_log"):
             con.execute("delete from intermediate.dbt_publish_log")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection, warehouse: str) -> None:
@@ -383,7 +378,7 @@ def _prune(folder: Path, keep: Path) -> None:
     for old in builds[:-KEEP_BUILDS]:
         if old != keep:
             old.unlink(missing_ok=True)
-            old.with_name(old.name + ".wal").unlink(missing_ok=True)
+            wal_path(old).unlink(missing_ok=True)
 
 
 def published_build(published: Path) -> Path | None:
