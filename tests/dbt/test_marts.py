@@ -266,6 +266,61 @@ def _apply_delta(warehouse) -> dict[str, str]:
     return roles
 
 
+TYPED_LINEAGE_TAG = re.compile(r"^base_model:(finetune|adapter|quantized|merge):")
+
+
+def _top_values_from_raw(warehouse) -> list[tuple]:
+    """The summary figure's top 10 per panel, counted in Python from the raw payloads."""
+    languages = dict(
+        query(warehouse, "select language_code, language_name from marts.iso_639_1_languages")
+    )
+    payloads = _payloads(warehouse).items()
+    counts: dict[str, dict] = {}
+
+    def count(panel: str, value, n: int = 1) -> None:
+        counts.setdefault(panel, {})
+        counts[panel][value] = counts[panel].get(value, 0) + n
+
+    with_language = 0
+    for model_id, payload in payloads:
+        tags = set(payload.get("tags") or [])
+        for prefix, panel in (
+            ("license:", "licenses"),
+            ("dataset:", "datasets"),
+            ("arxiv:", "arxiv_ids"),
+        ):
+            for value in {tag.split(":", 1)[1] for tag in tags if tag.startswith(prefix)}:
+                count(panel, value)
+        names = {languages[tag] for tag in tags if tag in languages}
+        with_language += bool(names)
+        for name in names:
+            count("languages", name)
+        parents = {
+            tag[len("base_model:") :].strip(" ")
+            for tag in tags
+            if tag.startswith("base_model:") and not TYPED_LINEAGE_TAG.match(tag)
+        } - {""}
+        if len(parents) == 1:
+            count("parents_by_children", parents.pop())
+        for field, panel in (("pipeline_tag", "tasks"), ("library_name", "libraries")):
+            if payload.get(field) is not None:
+                count(panel, payload[field])
+        if payload.get("downloads") is not None:
+            count("most_downloaded", model_id, int(payload["downloads"]))
+    denominators = {
+        "licenses": len(payloads),
+        "tasks": sum(n for n in counts.get("tasks", {}).values()),
+        "libraries": sum(n for n in counts.get("libraries", {}).values()),
+        "languages": with_language,
+    }
+    rows = []
+    for panel, values in counts.items():
+        ranked = sorted(values.items(), key=lambda item: (-item[1], item[0]))[:10]
+        for rank, (value, n) in enumerate(ranked, start=1):
+            rows.append((panel, rank, value, n, denominators.get(panel)))
+    return sorted(rows)
+
+
 def _differences(left, right) -> dict[str, int]:
     """Rows in one warehouse's dbt tables and not the other's, per table."""
     con = duckdb.connect()
@@ -308,6 +363,12 @@ def test_incremental_build_equals_full_refresh(synthetic_warehouse, tmp_path, db
     differences = _differences(incremental, full)
     assert "marts.dim_model_family" in differences and "marts.family_stats" in differences
     assert differences == dict.fromkeys(differences, 0)
+    # The summary figure, built from tag values parsed once per model, equals its counts
+    # straight from the raw tags after the delta.
+    top_values = query(
+        incremental, "select panel, rank, value, n, denominator from marts.ecosystem_top_values"
+    )
+    assert sorted(top_values) == _top_values_from_raw(incremental)
 
     family = {
         m: (root, depth, parent, in_cycle)

@@ -1,33 +1,30 @@
 -- The paper's summary figure (paper-notes 3.7): the top 10 values of each panel, each with
 -- the denominator the paper divides by. Licences, languages and datasets are read from the
 -- tags as the paper reads them; arXiv categories need an id -> category map that the
--- warehouse does not have, so the panel counts the linked arXiv ids themselves.
+-- warehouse does not have, so the panel counts the linked arXiv ids themselves. The tag values
+-- come parsed from int_model_tag_values (one row per model and distinct value), so a build
+-- after a small delta does not re-read every raw payload.
 with models as (
 
-    select model_id, tags, pipeline_tag, library_name, downloads
-    from {{ ref('stg_hub__models') }}
+    select model_oid, model_id, pipeline_tag, library_name, downloads
+    from {{ ref('int_model_traits') }}
 
 ),
 
 tag_values as (
 
-    select
-        model_id,
-        case
-            when starts_with(tag, 'license:') then 'licenses'
-            when starts_with(tag, 'dataset:') then 'datasets'
-            when starts_with(tag, 'arxiv:') then 'arxiv_ids'
-        end as panel,
-        substr(tag, strpos(tag, ':') + 1) as value
-    from models, unnest(tags) as t(tag)
+    select model_oid, panel, value
+    from {{ ref('int_model_tag_values') }}
+    where panel in ('licenses', 'datasets', 'arxiv_ids')
 
 ),
 
 languages as (
 
-    select distinct models.model_id, iso.language_name as value
-    from models, unnest(models.tags) as t(tag)
-    inner join {{ ref('iso_639_1_languages') }} as iso on iso.language_code = t.tag
+    select distinct tag_values.model_oid, iso.language_name as value
+    from {{ ref('int_model_tag_values') }} as tag_values
+    inner join {{ ref('iso_639_1_languages') }} as iso on iso.language_code = tag_values.value
+    where tag_values.panel = 'language_tags'
 
 ),
 
@@ -35,19 +32,18 @@ languages as (
 -- several parents there is one odd string in the paper and is left out here.
 single_untyped_parents as (
 
-    select any_value(parent_id) as value
-    from {{ ref('int_lineage_tags_parsed') }}
-    where edge_source = 'untyped_tag'
-    group by child_id
+    select any_value(value) as value
+    from {{ ref('int_model_tag_values') }}
+    where panel = 'untyped_parents'
+    group by model_oid
     having count(*) = 1
 
 ),
 
 counted as (
 
-    select panel, value, count(distinct model_id) as n
+    select panel, value, count(*) as n
     from tag_values
-    where panel is not null
     group by all
 
     union all
@@ -69,7 +65,12 @@ counted as (
 
     union all
 
-    select 'most_downloaded', model_id, downloads from models where downloads is not null
+    -- only the top 10 can rank: ranking all models would sort millions of rows
+    select * from (
+        select 'most_downloaded', model_id, downloads from models where downloads is not null
+        order by downloads desc, model_id
+        limit 10
+    )
 
 ),
 
@@ -79,7 +80,7 @@ denominators as (
         count(*) as n_models,
         count(*) filter (where pipeline_tag is not null) as n_with_task,
         count(*) filter (where library_name is not null) as n_with_library,
-        (select count(distinct model_id) from languages) as n_with_language
+        (select count(distinct model_oid) from languages) as n_with_language
     from models
 
 ),
