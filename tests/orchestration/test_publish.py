@@ -7,7 +7,8 @@ import dagster as dg
 import pytest
 from orchestration_support import advance_days, load_definitions, run_job, serve_evolving
 
-from ingestion.publish import published_build, published_path
+from ingestion.exports import export_differences, exports_folder
+from ingestion.publish import differences, published_build, published_path
 from ingestion.warehouse import connect
 from orchestration.defs.publish.assets import PUBLISHED
 
@@ -56,6 +57,8 @@ def test_a_reader_keeps_its_snapshot_and_never_blocks_a_refresh(built):
         assert count(fresh, "marts.dim_models") > models_before
     with connect(warehouse, read_only=True) as con:
         assert count(con, "marts.dim_models") == count_published(published)
+    assert differences(warehouse, second_build) == {}
+    assert export_differences(second_build, exports_folder(warehouse)) == {}
 
 
 def count_published(published) -> int:

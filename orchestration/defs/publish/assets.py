@@ -4,7 +4,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingestion.publish import publish, published_path
+from ingestion.exports import export_marts, exports_folder
+from ingestion.publish import publish, published_build, published_path
 from orchestration.defs.analytics import assets as analytics_assets
 from orchestration.defs.resources import WarehouseResource
 
@@ -12,6 +13,7 @@ from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.transform import assets as transform_assets
 
 PUBLISHED = dg.AssetKey(["published", "warehouse"])
+PARQUET_EXPORTS = dg.AssetKey(["published", "parquet_exports"])
 
 # Every mart (seeds included) and every analytics table: the publish waits for all of them,
 # and runs in the same run as any of them that is refreshed.
@@ -51,5 +53,39 @@ def published_warehouse(
             "seconds": round(result.seconds, 2),
             "written_whole": result.whole,
             "rows_changed": result.rows_changed,
+        }
+    )
+
+
+@dg.asset(
+    key=PARQUET_EXPORTS,
+    deps=[PUBLISHED],
+    group_name="published",
+    kinds={"parquet"},
+    description="Every table of the published `marts` as `<warehouse folder>/exports/<mart>"
+    ".parquet`, for tools that do not read DuckDB. Read from the published build (the "
+    "warehouse's file is never held); a mart whose file already holds the same rows is left "
+    "as it is; each file is replaced by an atomic rename.",
+)
+def parquet_exports(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    build = published_build(published_path(Path(warehouse.path)))
+    if build is None:
+        raise dg.Failure("nothing is published yet: materialize published/warehouse first")
+    result = export_marts(build, exports_folder(Path(warehouse.path)))
+    context.log.info(
+        f"exported {len(result.written)} marts as Parquet to {result.folder} "
+        f"({len(result.unchanged)} unchanged, {len(result.removed)} removed)"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "folder": dg.MetadataValue.path(str(result.folder)),
+            "build_file": dg.MetadataValue.path(str(build)),
+            "marts_written": len(result.written),
+            "marts_unchanged": len(result.unchanged),
+            "written": ", ".join(result.written) or "none",
+            "removed": ", ".join(result.removed) or "none",
+            "seconds": round(result.seconds, 2),
         }
     )
