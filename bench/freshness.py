@@ -24,6 +24,7 @@ import argparse
 import shutil
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -144,7 +145,37 @@ def main(argv: list[str] | None = None) -> None:
 
 def row(label: str, models: int, watcher: Watcher, since: float) -> dict:
     runs = [run for run in watcher.runs_since(since) if run.is_finished]
-    return {"scenario": label, "runs": len(runs), **layer_times(watcher, since)}
+    return {
+        "scenario": label,
+        "runs": len(runs),
+        "timeline": timeline(watcher.instance, since),
+        **layer_times(watcher, since),
+    }
+
+
+def timeline(instance: dg.DagsterInstance, since: float) -> str:
+    """Each run launched since `since`: by what, and when it was created, started and ended
+    (seconds after `since`)."""
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(created_after=datetime.fromtimestamp(since, UTC))
+    )
+    parts = []
+    for record in sorted(records, key=lambda record: record.create_timestamp):
+        run = record.dagster_run
+        launched_by = run.tags.get("dagster/sensor_name") or run.tags.get(
+            "dagster/schedule_name", "?"
+        )
+        moments = [
+            f"{name} {moment - since:.0f}"
+            for name, moment in (
+                ("created", record.create_timestamp.timestamp()),
+                ("started", record.start_time),
+                ("ended", record.end_time),
+            )
+            if moment is not None
+        ]
+        parts.append(f"{run.job_name} by {launched_by} ({', '.join(moments)})")
+    return "; ".join(parts)
 
 
 def render(rows: list[dict], args: argparse.Namespace) -> str:
@@ -159,6 +190,8 @@ def render(rows: list[dict], args: argparse.Namespace) -> str:
     for entry in rows:
         cells = [f"{entry[layer]:.0f}" if layer in entry else "-" for layer in LAYERS]
         lines.append(f"| {entry['scenario']} | {entry['runs']} | " + " | ".join(cells) + " |")
+    lines += ["", "Runs, seconds after the change (or the start):", ""]
+    lines += [f"- {entry['scenario']}: {entry['timeline']}" for entry in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -95,11 +95,16 @@ def _short(error: Exception) -> str:
     return f"{type(error).__name__}: {' '.join(str(error).split())[:400]}"
 
 
-def pending_cards(con: duckdb.DuckDBPyConnection, run_started: datetime, limit: int) -> list:
+def collect_pending_cards(con: duckdb.DuckDBPyConnection, run_started: datetime) -> int:
     """Current versions with no card outcome yet, a failure from an earlier run, or a
-    `missing` README due for its next check (1, 2, 4, ... days after the last)."""
-    return con.execute(
+    `missing` README due for its next check (1, 2, 4, ... days after the last), collected
+    once per run into the temporary table `pending_cards`; returns how many.
+
+    Once: the anti-join reads every current model, seconds at millions of models, and was
+    paid again for every batch of 200 fetches."""
+    con.execute(
         """
+        create or replace temporary table pending_cards as
         select m.model_oid, m.model_id, m.version_key, m.sha
         from raw.hub_models as m
         left join raw.hub_card_fetches as f
@@ -116,15 +121,27 @@ def pending_cards(con: duckdb.DuckDBPyConnection, run_started: datetime, limit: 
                 ) <= $run_started
             )
           )
-        order by m.model_oid
-        limit $limit
         """,
         {
             "run_started": run_started,
-            "limit": limit,
             "first_days": MISSING_RECHECK_DAYS,
             "max_days": MISSING_RECHECK_MAX_DAYS,
         },
+    )
+    (pending,) = con.execute("select count(*) from pending_cards").fetchone()
+    return pending
+
+
+def next_pending_cards(con: duckdb.DuckDBPyConnection, after: str | None, limit: int) -> list:
+    """The next `limit` rows of `pending_cards` by model_oid (one version per model)."""
+    return con.execute(
+        """
+        select model_oid, model_id, version_key, sha from pending_cards
+        where $after is null or model_oid > $after
+        order by model_oid
+        limit $limit
+        """,
+        {"after": after, "limit": limit},
     ).fetchall()
 
 
@@ -214,14 +231,20 @@ def fetch_cards(
     run_started = utc_now()
     result = CardResult()
     progress = Progress(logger, "model cards")
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="card") as pool:
-        while batch := pending_cards(con, run_started, batch_size):
-            fetches = list(pool.map(lambda row: fetch_one(client, *row), batch))
-            result.new_texts += write_card_fetches(con, fetches, utc_now())
-            for fetch in fetches:
-                result.by_status[fetch.status] = result.by_status.get(fetch.status, 0) + 1
-            result.fetched += len(fetches)
-            progress.update(len(fetches))
+    pending = collect_pending_cards(con, run_started)
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="card") as pool:
+            after = None
+            while batch := next_pending_cards(con, after, batch_size):
+                after = batch[-1][0]
+                fetches = list(pool.map(lambda row: fetch_one(client, *row), batch))
+                result.new_texts += write_card_fetches(con, fetches, utc_now())
+                for fetch in fetches:
+                    result.by_status[fetch.status] = result.by_status.get(fetch.status, 0) + 1
+                result.fetched += len(fetches)
+                progress.update(len(fetches), fraction_done=result.fetched / pending)
+    finally:
+        con.execute("drop table if exists pending_cards")
     progress.finish()
     result.seconds = progress.elapsed
     return result
