@@ -34,7 +34,14 @@ from ingestion.hub_client import HubClient
 from ingestion.localhub.server import start_process, stop_process
 from ingestion.localhub.synthetic import generate, write_jsonl
 from ingestion.warehouse import connect, copy_warehouse
-from orchestration.demo import Daemon, Watcher, move_hub_clock, settled, wait_until
+from orchestration.demo import (
+    Daemon,
+    Watcher,
+    launched_by,
+    move_hub_clock,
+    settled,
+    wait_until,
+)
 
 LAYERS = ("raw", "staging", "intermediate", "marts", "analytics", "published")
 REPORT = dg.AssetKey(["analytics", "reproduction_report"])
@@ -162,9 +169,6 @@ def timeline(instance: dg.DagsterInstance, since: float) -> str:
     parts = []
     for record in sorted(records, key=lambda record: record.create_timestamp):
         run = record.dagster_run
-        launched_by = run.tags.get("dagster/sensor_name") or run.tags.get(
-            "dagster/schedule_name", "?"
-        )
         moments = [
             f"{name} {moment - since:.0f}"
             for name, moment in (
@@ -174,7 +178,7 @@ def timeline(instance: dg.DagsterInstance, since: float) -> str:
             )
             if moment is not None
         ]
-        parts.append(f"{run.job_name} by {launched_by} ({', '.join(moments)})")
+        parts.append(f"{run.job_name} by {launched_by(run)} ({', '.join(moments)})")
     return "; ".join(parts)
 
 

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.config import settings
-from ingestion.warehouse import sql_identifier, sql_string
+from ingestion.warehouse import connect, sql_identifier, sql_string
 
 EXPORTED_SCHEMA = "marts"
 FINGERPRINT_KEY = "hubgenome_fingerprint"  # written by the COPY in export_marts
@@ -51,16 +50,8 @@ def export_marts(build: Path, folder: Path) -> Exported:
         if time.time() - partial.stat().st_mtime > ABANDONED_PARTIAL_SECONDS:
             partial.unlink(missing_ok=True)
     written, unchanged = [], []
-    con = duckdb.connect(str(build), read_only=True)
-    try:
-        con.execute("set memory_limit = $limit", {"limit": settings().duckdb_memory_limit})
-        tables = [
-            table
-            for (table,) in con.execute(
-                "select table_name from duckdb_tables() where schema_name = $schema order by 1",
-                {"schema": EXPORTED_SCHEMA},
-            ).fetchall()
-        ]
+    with connect(build, read_only=True) as con:
+        tables = _exported_tables(con)
         for table in tables:
             source = sql_identifier(EXPORTED_SCHEMA, table)
             (fingerprint,) = con.execute(
@@ -87,11 +78,19 @@ def export_marts(build: Path, folder: Path) -> Exported:
             for file in sorted(folder.glob("*.parquet"))
             if file.stem not in tables and _fingerprint(con, file) is not None
         ]
-    finally:
-        con.close()
     for table in removed:
         (folder / f"{table}.parquet").unlink(missing_ok=True)
     return Exported(folder, written, unchanged, removed, time.monotonic() - started)
+
+
+def _exported_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        table
+        for (table,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = $schema order by 1",
+            {"schema": EXPORTED_SCHEMA},
+        ).fetchall()
+    ]
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, file: Path) -> str | None:
@@ -112,15 +111,8 @@ def export_differences(build: Path, folder: Path) -> dict[str, int]:
     """What differs between the marts of a published `build` and the Parquet files in
     `folder` (for tests and benchmarks): per mart, the rows in one and not the other (as
     multisets); a mart without a file, or a file without a mart, counts -1."""
-    con = duckdb.connect(str(build), read_only=True)
-    try:
-        tables = {
-            table
-            for (table,) in con.execute(
-                "select table_name from duckdb_tables() where schema_name = $schema",
-                {"schema": EXPORTED_SCHEMA},
-            ).fetchall()
-        }
+    with connect(build, read_only=True) as con:
+        tables = set(_exported_tables(con))
         files = {file.stem for file in folder.glob("*.parquet")}
         found = dict.fromkeys(sorted(tables ^ files), -1)
         for table in sorted(tables & files):
@@ -136,6 +128,4 @@ def export_differences(build: Path, folder: Path) -> dict[str, int]:
             ).fetchone()
             if differing:
                 found[table] = differing
-        return found
-    finally:
-        con.close()
+    return found

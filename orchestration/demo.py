@@ -161,12 +161,9 @@ class Watcher:
             if run.run_id in self.reported or not run.is_finished:
                 continue
             self.reported.add(run.run_id)
-            launched_by = run.tags.get("dagster/sensor_name") or run.tags.get(
-                "dagster/schedule_name", "?"
-            )
             selection = f", {len(run.asset_selection)} assets" if run.asset_selection else ""
             print(
-                f"  run {run.run_id[:8]} {run.job_name} by {launched_by}: {run.status.value}"
+                f"  run {run.run_id[:8]} {run.job_name} by {launched_by(run)}: {run.status.value}"
                 + selection,
                 flush=True,
             )
@@ -175,6 +172,11 @@ class Watcher:
                     f"run {run.run_id} ({run.job_name}) ended {run.status.value}; "
                     f"`dagster dev` shows its logs (DAGSTER_HOME={self.instance.root_directory})"
                 )
+
+
+def launched_by(run: dg.DagsterRun) -> str:
+    """The sensor or schedule that launched `run` ("?" for one launched by hand)."""
+    return run.tags.get("dagster/sensor_name") or run.tags.get("dagster/schedule_name", "?")
 
 
 def wait_until(done, watcher: Watcher, daemon: Daemon, since: float, timeout: float, what: str):
