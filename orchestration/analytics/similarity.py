@@ -28,7 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 from rapidfuzz.distance import Levenshtein
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize
 
 from ingestion.hub_client import DEFAULT_LIST_FIELDS
@@ -108,25 +108,45 @@ def card_dna(card: str | None, auto_generated: bool | None) -> str | None:
     return card[:CARD_DNA_CHARS]
 
 
-def fit_vectorizers(corpus: list[str]) -> dict[str, CountVectorizer]:
-    """Bag-of-words and TF-IDF vocabularies over one corpus, with the paper's settings."""
-    settings = {"max_features": MAX_FEATURES, "lowercase": True, "ngram_range": NGRAM_RANGE}
-    return {
-        "bow": CountVectorizer(**settings).fit(corpus),
-        "tfidf": TfidfVectorizer(**settings).fit(corpus),
-    }
+@dataclass(frozen=True)
+class TextVectorizer:
+    """Bag-of-words counts over the paper's 512 features and the TF-IDF weights of the same
+    counts: what `CountVectorizer` and `TfidfVectorizer` give, with one tokenisation, not two."""
+
+    counts: CountVectorizer
+    idf: TfidfTransformer
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        return self.counts.vocabulary_
 
 
-def paired_cosine(vectorizer: CountVectorizer, first: list[str], second: list[str]) -> np.ndarray:
-    """Cosine similarity of each (first[i], second[i]); 0 when a text has no known term.
+def fit_vectorizers(corpus: list[str]) -> TextVectorizer:
+    """The vocabulary (the 512 most frequent 1-2-grams, lowercased) and IDF of one corpus."""
+    counts = CountVectorizer(
+        max_features=MAX_FEATURES, lowercase=True, ngram_range=NGRAM_RANGE, dtype=np.float64
+    )
+    return TextVectorizer(counts, TfidfTransformer().fit(counts.fit_transform(corpus)))
 
-    Each distinct text is vectorised once: relatives repeat across sampled pairs.
+
+def paired_cosines(
+    vectorizer: TextVectorizer, first: list[str], second: list[str]
+) -> dict[str, np.ndarray]:
+    """Bag-of-words and TF-IDF cosine of each (first[i], second[i]); 0 when a text has no
+    known term.
+
+    Each distinct text is tokenised once: relatives repeat across sampled pairs.
     """
     row_of = {text: row for row, text in enumerate(dict.fromkeys([*first, *second]))}
-    vectors = normalize(vectorizer.transform(list(row_of)))
-    a = vectors[[row_of[text] for text in first]]
-    b = vectors[[row_of[text] for text in second]]
-    return np.clip(np.asarray(a.multiply(b).sum(axis=1)).ravel(), 0.0, 1.0)
+    counts = vectorizer.counts.transform(list(row_of))
+    rows_a = [row_of[text] for text in first]
+    rows_b = [row_of[text] for text in second]
+    cosines = {}
+    for metric, matrix in (("bow", counts), ("tfidf", vectorizer.idf.transform(counts))):
+        vectors = normalize(matrix)
+        products = vectors[rows_a].multiply(vectors[rows_b]).sum(axis=1)
+        cosines[metric] = np.clip(np.asarray(products).ravel(), 0.0, 1.0)
+    return cosines
 
 
 def bootstrap_mean_ci(
@@ -186,26 +206,68 @@ def _card_join(con: duckdb.DuckDBPyConnection) -> str:
     return "left join (select null::varchar as model_id, null::varchar as card_text) as c on false"
 
 
-def load_profiles(con: duckdb.DuckDBPyConnection, model_ids: list[str]) -> pd.DataFrame:
-    """Traits and DNA texts of the given models, indexed by model_id."""
+def load_texts(
+    con: duckdb.DuckDBPyConnection, model_ids: list[str], fit_sample: int, seed: int
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """The traits and DNA texts of the sampled models (indexed by model_id), and the texts each
+    vectoriser is fitted on.
+
+    Fit corpora are a deterministic hash sample of at most `fit_sample` models in use (for
+    cards, of the models with an eligible card, as `dim_models` says; a few more are drawn, for
+    cards fetched again since the build). Both sets are read in one join: each read of the
+    payloads and cards scans them whole at Hub scale.
+    """
     ids = pd.DataFrame({"model_id": sorted(set(model_ids))})
     con.register("profile_ids", ids)
     try:
         frame = con.execute(
             f"""
-            select m.model_id, s.payload::varchar as payload,
+            with metadata_fit as (
+                select model_id, hash(model_id, $seed) as metadata_draw
+                from marts.dim_models
+                order by metadata_draw
+                limit $n
+            ),
+            card_fit as (
+                select model_id, hash(model_id, $seed) as card_draw
+                from marts.dim_models
+                where card_length_chars >= $chars and not coalesce(card_is_auto_generated, false)
+                order by card_draw
+                limit $n + $n // 20 + 100
+            ),
+            wanted as (
+                select model_id from profile_ids
+                union select model_id from metadata_fit
+                union select model_id from card_fit
+            )
+            select m.model_id, p.model_id is not null as is_sampled,
+                   f.metadata_draw, g.card_draw,
+                   s.payload::varchar as payload,
                    list_filter(s.tags, lambda t: not starts_with(t, 'base_model:')) as tags,
                    m.licenses, m.languages, m.datasets,
                    c.card_text, m.card_is_auto_generated
-            from profile_ids as i
-            join marts.dim_models as m on m.model_id = i.model_id
+            from wanted as w
+            join marts.dim_models as m on m.model_id = w.model_id
             join staging.stg_hub__models as s on s.model_id = m.model_id
+            left join profile_ids as p on p.model_id = m.model_id
+            left join metadata_fit as f on f.model_id = m.model_id
+            left join card_fit as g on g.model_id = m.model_id
             {_card_join(con)}
-            """
+            """,
+            {"seed": seed, "n": fit_sample, "chars": CARD_DNA_CHARS},
         ).df()
     finally:
         con.unregister("profile_ids")
-    return _with_dna(frame).set_index("model_id")
+    frame = _with_dna(frame)
+    metadata = frame.dropna(subset=["metadata_draw"]).sort_values("metadata_draw")
+    cards = frame.dropna(subset=["card_draw"]).sort_values("card_draw")
+    corpora = {
+        "metadata_paper": metadata["metadata_paper"].tolist(),
+        "metadata_noleak": metadata["metadata_noleak"].tolist(),
+        "card": cards["card"].dropna().head(fit_sample).tolist(),
+    }
+    profiles = frame[frame["is_sampled"]].drop(columns=["is_sampled", "metadata_draw", "card_draw"])
+    return profiles.set_index("model_id"), corpora
 
 
 def _with_dna(frame: pd.DataFrame) -> pd.DataFrame:
@@ -218,37 +280,8 @@ def _with_dna(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def fit_corpora(con: duckdb.DuckDBPyConnection, fit_sample: int, seed: int) -> dict[str, list]:
-    """The texts each vectoriser is fitted on: a hash sample of the models in use, in SQL."""
-    payloads = con.execute(
-        """
-        select s.payload::varchar
-        from marts.dim_models as m join staging.stg_hub__models as s using (model_id)
-        order by hash(m.model_id, $seed)
-        limit $n
-        """,
-        {"seed": seed, "n": fit_sample},
-    ).fetchall()
-    cards = con.execute(
-        f"""
-        select left(c.card_text, $chars)
-        from marts.dim_models as m {_card_join(con)}
-        where length(c.card_text) >= $chars
-          and not coalesce(m.card_is_auto_generated, false)
-        order by hash(m.model_id, $seed)
-        limit $n
-        """,
-        {"seed": seed, "n": fit_sample, "chars": CARD_DNA_CHARS},
-    ).fetchall()
-    return {
-        "metadata_paper": [metadata_text(p) for (p,) in payloads],
-        "metadata_noleak": [metadata_text(p, leak_free=True) for (p,) in payloads],
-        "card": [c for (c,) in cards],
-    }
-
-
 def score_pairs(
-    pairs: pd.DataFrame, profiles: pd.DataFrame, vectorizers: dict[str, dict]
+    pairs: pd.DataFrame, profiles: pd.DataFrame, vectorizers: dict[str, TextVectorizer]
 ) -> pd.DataFrame:
     """One column per (text, metric): the similarity of each pair, NaN where undefined."""
     known = pairs["a_id"].isin(profiles.index) & pairs["b_id"].isin(profiles.index)
@@ -265,8 +298,8 @@ def score_pairs(
                 levenshtein_similarity(x, y) for x, y in zip(first, second, strict=True)
             ]
         }
-        for name, vectorizer in vectorizers.get(text, {}).items():
-            columns[name] = paired_cosine(vectorizer, first, second) if first else []
+        if text in vectorizers and first:
+            columns.update(paired_cosines(vectorizers[text], first, second))
         for metric in TEXT_METRICS:
             column = np.full(len(pairs), np.nan)
             if metric in columns and both.any():
@@ -333,8 +366,9 @@ def similarity_by_configuration(
     """Sample relatives, score them, summarise; returns the table and run facts."""
     forest = build_forest(con, list(params.relations), params.edge_rule)
     pairs = sample_pairs(con, params.n_samples, params.seed)
-    profiles = load_profiles(con, pd.concat([pairs["a_id"], pairs["b_id"]]).tolist())
-    corpora = fit_corpora(con, params.fit_sample, params.seed)
+    profiles, corpora = load_texts(
+        con, pd.concat([pairs["a_id"], pairs["b_id"]]).tolist(), params.fit_sample, params.seed
+    )
     vectorizers = {text: fit_vectorizers(corpus) for text, corpus in corpora.items() if corpus}
     scores = score_pairs(pairs, profiles, vectorizers)
     facts = {

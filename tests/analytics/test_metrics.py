@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.preprocessing import normalize
 
 from orchestration.analytics.similarity import (
     bootstrap_mean_ci,
@@ -14,7 +16,7 @@ from orchestration.analytics.similarity import (
     jaccard_similarity,
     levenshtein_similarity,
     metadata_text,
-    paired_cosine,
+    paired_cosines,
 )
 
 
@@ -33,23 +35,36 @@ def test_jaccard_similarity_over_sets_and_undefined_when_a_side_lacks_the_trait(
 
 
 def test_bag_of_words_and_tfidf_cosine_with_unigrams_and_bigrams():
-    vectorizers = fit_vectorizers(["alpha beta", "alpha gamma"])
+    vectorizer = fit_vectorizers(["alpha beta", "alpha gamma"])
     # Vocabulary: alpha, beta, gamma, "alpha beta", "alpha gamma"; only "alpha" is shared.
-    bow = paired_cosine(vectorizers["bow"], ["alpha beta", "alpha beta"], ["alpha gamma", "x"])
-    assert bow[0] == pytest.approx(1 / 3)
-    assert bow[1] == 0.0  # no known term on one side
-    tfidf = paired_cosine(vectorizers["tfidf"], ["alpha beta"], ["alpha beta"])
-    assert tfidf[0] == pytest.approx(1.0)
+    cosines = paired_cosines(vectorizer, ["alpha beta", "alpha beta"], ["alpha gamma", "x"])
+    assert cosines["bow"][0] == pytest.approx(1 / 3)
+    assert cosines["bow"][1] == 0.0  # no known term on one side
+    assert cosines["tfidf"][1] == 0.0
+    same = paired_cosines(vectorizer, ["alpha beta"], ["alpha beta"])
+    assert same["tfidf"][0] == pytest.approx(1.0)
     # TF-IDF down-weights "alpha", which every document has, so the pair scores below BoW.
-    tfidf_pair = paired_cosine(vectorizers["tfidf"], ["alpha beta"], ["alpha gamma"])
-    assert 0 < tfidf_pair[0] < 1 / 3
+    assert 0 < cosines["tfidf"][0] < 1 / 3
+
+
+def test_one_tokenisation_gives_what_the_two_sklearn_vectorizers_give():
+    corpus = [f"model {i} fine-tuned from base {i % 7} on data {i % 3}" for i in range(300)]
+    first, second = corpus[:150], corpus[150:]
+    cosines = paired_cosines(fit_vectorizers(corpus), first, second)
+    settings = {"max_features": 512, "lowercase": True, "ngram_range": (1, 2)}
+    for name, reference in (("bow", CountVectorizer), ("tfidf", TfidfVectorizer)):
+        fitted = reference(**settings).fit(corpus)
+        a = normalize(fitted.transform(first))
+        b = normalize(fitted.transform(second))
+        expected = np.clip(np.asarray(a.multiply(b).sum(axis=1)).ravel(), 0.0, 1.0)
+        np.testing.assert_allclose(cosines[name], expected, rtol=0, atol=1e-12)
 
 
 def test_vectorizers_keep_the_papers_512_features():
     corpus = [" ".join(f"w{i}x{j}" for j in range(40)) for i in range(40)]
-    vectorizers = fit_vectorizers(corpus)
-    assert len(vectorizers["bow"].vocabulary_) == 512
-    assert vectorizers["tfidf"].ngram_range == (1, 2)
+    vectorizer = fit_vectorizers(corpus)
+    assert len(vectorizer.vocabulary) == 512
+    assert vectorizer.counts.ngram_range == (1, 2)
 
 
 def test_metadata_dna_is_the_papers_item_and_the_leak_free_variant_drops_ids_and_lineage():
