@@ -5,7 +5,12 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from orchestration.analytics.similarity import SimilarityParams, similarity_by_configuration
+from orchestration.analytics.similarity import (
+    SimilarityParams,
+    load_texts,
+    metadata_text,
+    similarity_by_configuration,
+)
 
 CARD_A = "A" * 600
 CARD_B = "B" * 600
@@ -110,3 +115,38 @@ def test_each_configuration_reports_each_of_its_roles(family_con):
     # The random baseline is drawn from every model of the warehouse, isolated ones included.
     random_pairs = roles.loc[("rando", 1)]
     assert random_pairs["relationship"] == "random" and random_pairs["n_pairs"] > 0
+
+
+def test_fit_corpora_are_the_first_models_by_hash_and_cards_only_eligible_ones(
+    contract_warehouse, family_model
+):
+    def card(i: int) -> str:
+        return AUTO_CARD if i % 5 == 0 else "short" if i % 3 == 0 else f"{i:03d}" * 300
+
+    cards = {f"o/m{i:02d}": card(i) for i in range(40)}
+    models = {
+        model_id: family_model(licenses=("A",), card=text) for model_id, text in cards.items()
+    }
+    con = duckdb.connect(str(contract_warehouse(models)))
+    try:
+        by_hash = [
+            model_id
+            for (model_id,) in con.execute(
+                "select model_id from marts.dim_models order by hash(model_id, 7)"
+            ).fetchall()
+        ]
+        payloads = dict(
+            con.execute("select model_id, payload::varchar from staging.stg_hub__models").fetchall()
+        )
+        profiles, corpora = load_texts(con, ["o/m01", "o/m02", "o/m01"], fit_sample=10, seed=7)
+    finally:
+        con.close()
+    assert sorted(profiles.index) == ["o/m01", "o/m02"]
+    assert profiles.loc["o/m01", "card"] == cards["o/m01"][:512]
+    assert corpora["metadata_paper"] == [metadata_text(payloads[i]) for i in by_hash[:10]]
+    assert corpora["metadata_noleak"] == [
+        metadata_text(payloads[i], leak_free=True) for i in by_hash[:10]
+    ]
+    eligible = [i for i in by_hash if len(cards[i]) >= 512 and cards[i] != AUTO_CARD]
+    assert len(eligible) > 10
+    assert corpora["card"] == [cards[i][:512] for i in eligible[:10]]
