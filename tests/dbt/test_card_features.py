@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 
+import duckdb
 import pyarrow as pa
 
 from bench.check_card_features import previous_card_features
@@ -86,3 +87,22 @@ def test_real_readmes_match_the_previous_features():
     texts = [r["readme"] for r in itertools.islice(records, 20_000) if r.get("readme")]
     assert len(texts) > 100
     assert vectorized(texts) == [previous_card_features(text) for text in texts]
+
+
+def test_a_batch_s_features_share_no_memory_with_the_batch_duckdb_exported():
+    # A column kept from a batch DuckDB exported holds the whole batch (its card texts): the
+    # features must be new arrays, or a full build holds every README it read.
+    con = duckdb.connect()
+    try:
+        reader = con.sql(
+            "select md5(i::varchar) as content_hash, repeat('word ', 200) as card_text "
+            "from range(1000) as r(i)"
+        ).fetch_arrow_reader(1000)
+        batch = reader.read_next_batch()
+    finally:
+        con.close()
+    features = card_model.features_batch(batch)
+    assert features.column(0).to_pylist() == batch.column(0).to_pylist()
+    ours = {b.address for column in features.columns for b in column.buffers() if b is not None}
+    theirs = {b.address for column in batch.columns for b in column.buffers() if b is not None}
+    assert not ours & theirs
