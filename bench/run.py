@@ -27,7 +27,7 @@ from bench.measure import Measurement, run_measured
 from ingestion.config import PROJECT_ROOT, settings
 from ingestion.localhub.server import start_process, stop_process
 from ingestion.warehouse import copy_warehouse, remove_warehouse
-from orchestration.defs.transform.project import DBT_BUILD_ARGS
+from orchestration.defs.transform.project import dbt_build_args
 
 PY = sys.executable
 DBT = str(Path(sys.executable).parent / "dbt")
@@ -58,8 +58,13 @@ BASELINE_MAX_MODELS = 1_000_000
 
 
 def dbt_build(step: str, warehouse: Path, *extra: str, command: str = "build") -> Measurement:
-    """Run dbt as the Dagster assets do (`DBT_BUILD_ARGS` for a build), and profile it."""
-    args = DBT_BUILD_ARGS if command == "build" else (command,)
+    """Run dbt as the Dagster assets do (`dbt_build_args` for a build), and profile it."""
+    full_refresh = "--full-refresh" in extra
+    extra = tuple(arg for arg in extra if arg != "--full-refresh")
+    if command == "build":
+        args = dbt_build_args(warehouse, full_refresh)
+    else:
+        args = [command, *(["--full-refresh"] if full_refresh else [])]
     target = warehouse.parent / "dbt-target"
     measurement = run_measured(
         step,

@@ -86,20 +86,6 @@ def test_every_asset_materializes_and_matches_the_generated_hub(
     } <= materializations
 
 
-def test_a_second_run_is_idempotent(local_hub, warehouse):
-    assert materialize_all(local_hub.base_url, warehouse).success
-    assert materialize_all(local_hub.base_url, warehouse).success
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        (models, distinct) = con.execute(
-            "select count(*), count(distinct model_oid) from raw.hub_models"
-        ).fetchone()
-        (versions,) = con.execute("select count(*) from raw.hub_model_versions").fetchone()
-    finally:
-        con.close()
-    assert models == distinct == versions
-
-
 def test_definitions_form_one_lineage_from_raw_to_marts():
     from orchestration.definitions import defs
 
@@ -110,3 +96,45 @@ def test_definitions_form_one_lineage_from_raw_to_marts():
     assert dg.AssetKey(["raw", "hub_models"]) in staging_parents
     upstream = graph.get(dg.AssetKey(["marts", "fct_model_edges"])).parent_keys
     assert dg.AssetKey(["intermediate", "int_lineage_tags_parsed"]) in upstream
+
+
+def test_a_second_run_is_idempotent_and_leaves_whole_table_tests_to_full_builds(
+    local_hub, warehouse
+):
+    """A second run stores nothing twice. The staging views' and sources' tests read whole raw
+    tables: a first build and a full refresh run them, an incremental build does not, and its
+    run still succeeds."""
+    raw_layer_check = dg.AssetCheckKey(
+        dg.AssetKey(["staging", "stg_hub__models"]), "unique_stg_hub__models_model_id"
+    )
+    mart_check = dg.AssetCheckKey(
+        dg.AssetKey(["marts", "dim_models"]), "unique_dim_models_model_id"
+    )
+
+    def checks_run(result: dg.ExecuteInProcessResult) -> dict[dg.AssetCheckKey, bool]:
+        assert result.success
+        return {e.asset_check_key: e.passed for e in result.get_asset_check_evaluations()}
+
+    first = checks_run(materialize_all(local_hub.base_url, warehouse))
+    assert first[raw_layer_check] and first[mart_check]
+    incremental = checks_run(materialize_all(local_hub.base_url, warehouse))
+    assert raw_layer_check not in incremental and incremental[mart_check]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        (models, distinct) = con.execute(
+            "select count(*), count(distinct model_oid) from raw.hub_models"
+        ).fetchone()
+        (versions,) = con.execute("select count(*) from raw.hub_model_versions").fetchone()
+    finally:
+        con.close()
+    assert models == distinct == versions
+
+    full_refresh = checks_run(
+        dg.materialize(
+            [hubgenome_dbt_models],
+            resources={"warehouse": WarehouseResource(path=str(warehouse)), "dbt": dbt_resource()},
+            run_config={"ops": {"hubgenome_dbt_models": {"config": {"full_refresh": True}}}},
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+    )
+    assert full_refresh[raw_layer_check] and full_refresh[mart_check]

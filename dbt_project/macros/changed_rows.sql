@@ -174,7 +174,9 @@
 {#- Generic tests read `get_where_subquery(model)`: dbt's `where` config, and the changed-rows
     condition for tests that look at one row at a time. `unique`, `unique_combination` and
     `relationships` compare a row with the whole table, so they get the whole table and apply
-    the condition themselves. -#}
+    the condition themselves. `offset 0` keeps DuckDB from pushing the test's own predicate
+    below the changed-rows filter: it evaluated it on every row of the table first (a list
+    test on `dim_models` took 0.6 s at 3M models after a 300-model delta, 0.07 s with it). -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- set test_name = (model.test_metadata or {}).get('name') if model is mapping else none -%}
@@ -185,7 +187,8 @@
     {%- if where or changed -%}
         {%- set filtered -%}
             (select * from {{ relation }} as changed_rows_source
-             where {{ where or 'true' }} and {{ changed or 'true' }}) dbt_subquery
+             where {{ where or 'true' }} and {{ changed or 'true' }}
+             {%- if changed %} offset 0{% endif %}) dbt_subquery
         {%- endset -%}
         {{- return(filtered) -}}
     {%- endif -%}

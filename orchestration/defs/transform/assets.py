@@ -7,7 +7,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from ingestion.config import settings
 from orchestration.defs.resources import WarehouseResource
-from orchestration.defs.transform.project import DBT_BUILD_ARGS, dbt_project
+from orchestration.defs.transform.project import dbt_build_args, dbt_project
 from orchestration.defs.transform.translator import HubDbtTranslator
 
 
@@ -32,8 +32,6 @@ def hubgenome_dbt_models(
     # dbt writes this run's warehouse (the resource's, which a test or the demo may point
     # elsewhere than the settings do).
     dbt_vars = settings().with_warehouse(Path(warehouse.path)).dbt_vars()
-    args = [*DBT_BUILD_ARGS, "--vars", dbt_vars]
-    if config.full_refresh:
-        args.append("--full-refresh")
+    args = [*dbt_build_args(Path(warehouse.path), config.full_refresh), "--vars", dbt_vars]
     # Row counts and column metadata are not fetched: those calls hold the DuckDB file open.
     yield from dbt.cli(args, context=context).stream()
