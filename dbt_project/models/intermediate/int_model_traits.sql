@@ -16,11 +16,19 @@ with changed_models as (
     select
         *,
         -- extracted once: the card header's fields are read by several expressions below
-        card_data -> '$.license' as card_license,
-        card_data -> '$.language' as card_language,
-        card_data -> '$.base_model' as card_base_model
-    from {{ ref('stg_hub__models') }}
-    where changed_at > {{ watermark() }}
+        card_fields[1] as card_license,
+        card_fields[2] as card_language,
+        card_fields[3] as card_base_model,
+        card_fields[4] ->> '$' as card_base_model_relation
+    from (
+        select
+            *,
+            -- one parse of the header for all its fields
+            json_extract(card_data, ['$.license', '$.language', '$.base_model', '$.base_model_relation'])
+                as card_fields
+        from {{ ref('stg_hub__models') }}
+        where changed_at > {{ watermark() }}
+    )
 
 ),
 
@@ -146,10 +154,10 @@ select
     coalesce(list_sort(list_distinct(traits.regions)), []::varchar[]) as regions,
     coalesce(list_sort(list_distinct(traits.lineage_tags)), []::varchar[]) as lineage_tags,
     coalesce(list_sort(list_distinct(traits.card_base_models)), []::varchar[]) as card_base_models,
-    changed_models.card_data ->> '$.base_model_relation' as card_base_model_relation,
-    try_cast(changed_models.payload ->> '$.safetensors.total' as bigint) as parameter_count,
-    changed_models.payload ->> '$.config.architectures[0]' as architecture,
-    changed_models.payload ->> '$.config.model_type' as model_type,
+    changed_models.card_base_model_relation,
+    changed_models.parameter_count,
+    changed_models.architecture,
+    changed_models.model_type,
     changed_models.gated,
     changed_models.changed_at
 from changed_models

