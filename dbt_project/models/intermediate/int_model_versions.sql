@@ -33,12 +33,7 @@ with extracted as (
 versions as (
 
     select
-        model_oid,
-        version_key,
-        model_id,
-        sha,
-        last_modified,
-        observed_at,
+        * exclude (json_fields, text_fields, card_fields),
         coalesce(try_cast(json_fields[1] as varchar[]), []::varchar[]) as tags,
         text_fields[1] as pipeline_tag,
         text_fields[2] as library_name,
