@@ -9,4 +9,7 @@ select distinct
             then card_base_model_relation
     end as relation,
     'card_data' as edge_source
-from {{ ref('int_model_traits') }}, unnest(card_base_models) as t(parent_id)
+from (
+    select model_id, card_base_model_relation, unnest(card_base_models) as parent_id
+    from {{ ref('int_model_traits') }}
+)

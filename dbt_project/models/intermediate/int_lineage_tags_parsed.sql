@@ -4,8 +4,8 @@ with lineage_tags as (
 
     select
         model_id as child_id,
-        tag
-    from {{ ref('int_model_traits') }}, unnest(lineage_tags) as t(tag)
+        unnest(lineage_tags) as tag
+    from {{ ref('int_model_traits') }}
 
 ),
 

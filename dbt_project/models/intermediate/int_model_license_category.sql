@@ -3,8 +3,8 @@
 -- by its most restrictive one (ties by name); a model without a license has none.
 with model_licenses as (
 
-    select traits.model_id, license
-    from {{ ref('int_model_traits') }} as traits, unnest(traits.licenses) as t(license)
+    select model_id, unnest(licenses) as license
+    from {{ ref('int_model_traits') }}
 
 ),
 

@@ -29,8 +29,8 @@ with changed_models as (
 
 tags as (
 
-    select model_oid, tag
-    from changed_models, unnest(tags) as t(tag)
+    select model_oid, unnest(tags) as tag
+    from changed_models
 
 ),
 

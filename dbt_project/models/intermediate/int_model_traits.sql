@@ -62,25 +62,22 @@ mentions as (
             when starts_with(tag, 'base_model:') or length(tag) = 2 then tag
             else substr(tag, strpos(tag, ':') + 1)
         end as value
-    from changed_models, unnest(tags) as t(tag)
+    from (select model_oid, unnest(tags) as tag from changed_models)
 
     union all
 
-    select model_oid, 'license', license
-    from changed_models,
-        unnest({{ json_string_list('card_license') }}) as t(license)
+    select model_oid, 'license', unnest({{ json_string_list('card_license') }})
+    from changed_models
 
     union all
 
-    select model_oid, 'card_language', language
-    from changed_models,
-        unnest({{ json_string_list('card_language') }}) as t(language)
+    select model_oid, 'card_language', unnest({{ json_string_list('card_language') }})
+    from changed_models
 
     union all
 
-    select model_oid, 'card_base_model', base_model
-    from changed_models,
-        unnest({{ json_string_list('card_base_model') }}) as t(base_model)
+    select model_oid, 'card_base_model', unnest({{ json_string_list('card_base_model') }})
+    from changed_models
 
 ),
 

@@ -57,16 +57,25 @@ license_aliases as (
 
 ),
 
+-- unnest in the select list: DuckDB 2.0 ran a lateral unnest (`from t, unnest(...)`) about
+-- ten times slower, grouping by the whole list to join its elements back.
+version_tags as (
+
+    select model_oid, version_key, unnest(tags) as tag
+    from versions
+
+),
+
 license_mentions as (
 
     select model_oid, version_key, substr(tag, strpos(tag, ':') + 1) as value
-    from versions, unnest(tags) as t(tag)
+    from version_tags
     where starts_with(tag, 'license:')
 
     union all
 
-    select model_oid, version_key, value
-    from versions, unnest({{ json_string_list('card_license') }}) as t(value)
+    select model_oid, version_key, unnest({{ json_string_list('card_license') }}) as value
+    from versions
 
 ),
 
@@ -97,7 +106,7 @@ declarations as (
         end) as parent_id,
         nullif(regexp_extract(tag, '^base_model:(finetune|adapter|quantized|merge):', 1), '')
             as relation
-    from versions, unnest(tags) as t(tag)
+    from version_tags
     where starts_with(tag, 'base_model:')
 
     union all
@@ -105,12 +114,12 @@ declarations as (
     select
         model_oid,
         version_key,
-        parent_id,
+        unnest({{ json_string_list('card_base_model') }}),
         case
             when card_base_model_relation in ('finetune', 'adapter', 'quantized', 'merge')
                 then card_base_model_relation
         end
-    from versions, unnest({{ json_string_list('card_base_model') }}) as t(parent_id)
+    from versions
 
 ),
 

@@ -46,7 +46,7 @@ parents_in_family as (
 license_lists as (
 
     select family_root_id, list_sort(list_distinct(list(license))) as licenses
-    from members, unnest(licenses) as t(license)
+    from (select family_root_id, unnest(licenses) as license from members)
     group by family_root_id
 
 ),

@@ -158,12 +158,15 @@ model_changes as (
 
 current_edges as (
 
-    select compared.model_oid, edge.parent_id, edge.relation
-    from compared
-    inner join versions
-        on versions.model_oid = compared.model_oid and versions.version_key = compared.version_key,
-        unnest(versions.edges) as t(edge)
-    where not compared.is_deleted
+    select model_oid, edge.parent_id, edge.relation
+    from (
+        select compared.model_oid, unnest(versions.edges) as edge
+        from compared
+        inner join versions
+            on versions.model_oid = compared.model_oid
+            and versions.version_key = compared.version_key
+        where not compared.is_deleted
+    )
 
 ),
 

@@ -24,14 +24,17 @@ with versions as (
 declared as (
 
     select
-        versions.model_oid,
-        versions.model_id,
-        versions.version_number,
-        versions.valid_from,
-        versions.valid_to,
+        model_oid,
+        model_id,
+        version_number,
+        valid_from,
+        valid_to,
         edge.parent_id,
         edge.relation
-    from versions, unnest(versions.edges) as t(edge)
+    from (
+        select model_oid, model_id, version_number, valid_from, valid_to, unnest(edges) as edge
+        from versions
+    )
 
 ),
 
