@@ -27,10 +27,16 @@ models as (
 
 ),
 
+-- The windows carry only the keys and clocks; the wide columns (lists of tags, licences and
+-- edges) join back at the end. Carried through three window sorts, they made the full build
+-- 1.7 times slower at 3M versions.
 numbered as (
 
     select
-        versions.*,
+        versions.model_oid,
+        versions.version_key,
+        versions.observed_at,
+        versions.last_modified,
         models.model_id,
         models.created_at,
         models.deleted_at,
@@ -86,22 +92,24 @@ select
     bounded.model_id,
     bounded.version_key,
     bounded.version_number,
-    bounded.version_model_id,
-    bounded.sha,
+    versions.version_model_id,
+    versions.sha,
     bounded.created_at,
     bounded.valid_from,
     bounded.valid_to,
     bounded.valid_to is null as is_current,
     bounded.observed_at,
     bounded.last_modified,
-    bounded.licenses,
-    bounded.tags,
-    bounded.pipeline_tag,
-    bounded.library_name,
-    bounded.gated,
-    bounded.base_models,
-    bounded.edges,
+    versions.licenses,
+    versions.tags,
+    versions.pipeline_tag,
+    versions.library_name,
+    versions.gated,
+    versions.base_models,
+    versions.edges,
     cards.content_hash as card_hash
 from bounded
+inner join {{ ref('int_model_versions') }} as versions
+    on versions.model_oid = bounded.model_oid and versions.version_key = bounded.version_key
 left join cards
     on cards.model_oid = bounded.model_oid and cards.version_key = bounded.version_key

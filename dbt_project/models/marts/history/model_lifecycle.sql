@@ -19,13 +19,10 @@ names as (
     select
         model_oid,
         list(model_id order by first_seen_at, model_id) as model_ids,
-        max(first_seen_at) filter (where n_names > 1) as last_renamed_at,
+        case when count(*) > 1 then max(first_seen_at) end as last_renamed_at,
         count(*) - 1 as n_renames
-    from (
-        select *, count(*) over (partition by model_oid) as n_names
-        from {{ source('hub', 'hub_model_names') }}
-        where model_oid in (select model_oid from changed)
-    )
+    from {{ source('hub', 'hub_model_names') }}
+    where model_oid in (select model_oid from changed)
     group by model_oid
 
 ),
