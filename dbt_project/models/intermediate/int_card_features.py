@@ -147,6 +147,12 @@ def model(dbt, session):
     cards = dbt.source("hub", "hub_model_cards")
     if dbt.is_incremental:
         cards = cards.filter(f"content_hash not in (select content_hash from {dbt.this})")
+        # Texts are stored in the order they are first seen. Bounding that time lets DuckDB
+        # skip the text column of the older rows: without it, it decompressed every README to
+        # find the few new ones (2.6 s at 3M models; 0.4 s with the bound).
+        [(first_new,)] = cards.aggregate("min(first_seen_at)").fetchall()
+        bound = "false" if first_new is None else f"first_seen_at >= '{first_new.isoformat()}'"
+        cards = cards.filter(bound)
     # numpy and pyarrow release the GIL: batches are computed on both cores, at most one
     # batch ahead of each worker in memory.
     batches, pending = [], deque()
