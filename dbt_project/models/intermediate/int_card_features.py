@@ -72,11 +72,10 @@ def word_counts(texts: pa.Array) -> np.ndarray:
             found = found[data[found + position] == byte]
         for position in range(len(seq)):
             space[found + position] = True
-    # A word starts at a non-space byte after a space byte or at the start of a text.
+    # A word starts at a non-space byte after a space byte or at the start of a text (the
+    # first byte of every text, position 0 included, is set from the text starts).
     starts = np.empty_like(space)
-    if len(data):
-        starts[0] = not space[0]
-        np.greater(space[:-1], space[1:], out=starts[1:])
+    np.greater(space[:-1], space[1:], out=starts[1:])
     text_starts = offsets[:-1][offsets[:-1] < len(data)]
     starts[text_starts] = ~space[text_starts]
     # Counted text by text: the positions of all word starts would take 8 bytes a word.
@@ -122,14 +121,15 @@ def card_features(texts: pa.Array) -> list[pa.Array]:
     texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
     texts = texts.cast(pa.string())
     words = word_counts(texts)
-    has_card = pa.array(words > 0)
+    has_words = words > 0
+    has_card = pa.array(has_words)
     auto_generated, templated = marker_rules(pc.ascii_lower(texts))
     return [
         has_card,
         pc.if_else(has_card, pc.utf8_length(texts).cast(pa.int64()), None),
         pc.if_else(has_card, pa.array(words, pa.int64()), None),
-        pa.array(auto_generated & (words > 0)),
-        pa.array(templated & (words > 0)),
+        pa.array(auto_generated & has_words),
+        pa.array(templated & has_words),
     ]
 
 
