@@ -49,6 +49,24 @@
     comment on column intermediate.dbt_logged_models.schema_name is 'The schema of the model''s table.';
     comment on column intermediate.dbt_logged_models.model_name is 'The model (its table''s name).';
     comment on column intermediate.dbt_logged_models.key_columns is 'The unique_key columns hashed into dbt_publish_log.key_hash; null: the whole row.';
+    create table if not exists intermediate.dbt_change_feed (
+        consumer_name varchar not null,
+        producer_name varchar not null,
+        key_hash ubigint
+    );
+    create table if not exists intermediate.dbt_input_fingerprints (
+        model_name varchar primary key,
+        fingerprint ubigint not null
+    );
+    comment on table intermediate.dbt_change_feed is
+        'Incremental bookkeeping: the keys each model changed that a consumer (meta change_feed_from) has not read yet.';
+    comment on column intermediate.dbt_change_feed.consumer_name is 'The model that reads the changes.';
+    comment on column intermediate.dbt_change_feed.producer_name is 'The model that changed the rows.';
+    comment on column intermediate.dbt_change_feed.key_hash is 'hash() of a changed row''s unique_key; null: the producer was built whole.';
+    comment on table intermediate.dbt_input_fingerprints is
+        'Incremental bookkeeping: a fingerprint of the seeds each incremental model last read.';
+    comment on column intermediate.dbt_input_fingerprints.model_name is 'The model.';
+    comment on column intermediate.dbt_input_fingerprints.fingerprint is 'hash of the per-seed bit_xor of row hashes.';
 {%- endmacro %}
 
 {#- The model's unique_key as a list of columns, or none. -#}
@@ -87,7 +105,8 @@
         {%- else -%}
         delete from intermediate.dbt_incremental_builds where model_name = '{{ this.identifier }}';
         delete from intermediate.dbt_publish_log where model_name = '{{ this.identifier }}';
-        insert into intermediate.dbt_publish_log values ('{{ this.identifier }}', null)
+        insert into intermediate.dbt_publish_log values ('{{ this.identifier }}', null);
+        {{ feed_everything() }}
         {%- endif -%}
     {%- elif model.language == 'sql' -%}
         delete from intermediate.dbt_logged_models
@@ -97,7 +116,8 @@
 
 {#- Project post-hook of every model (runs before the model's own post-hooks, inside the
     build's transaction): record the keys of the rows this incremental build wrote, read from
-    the batch dbt-duckdb merged (`<model>__dbt_tmp<time>`, the newest one). -#}
+    the batch dbt-duckdb merged (`<model>__dbt_tmp<time>`, the newest one), and empty the
+    model's change feed, which its build has read (change_feed.sql). -#}
 {% macro record_changed_keys() -%}
     {%- set batch = none -%}
     {%- if execute and config.get('materialized') == 'incremental' and model.language == 'sql'
@@ -113,28 +133,38 @@
         insert into intermediate.dbt_changed_keys
         select distinct '{{ this.identifier }}', {{ changed_key_hash('batch', config.get('unique_key')) }}
         from {{ batch }} as batch;
-        {{ log_for_publish() }}
-    {%- endif -%}
+        {{ pass_on_changed_keys() }};
+    {%- endif %}
+    {{ empty_change_feed() }}
 {%- endmacro %}
 
-{#- Before an incremental model deletes rows (`where_sql` selects them from {{ this }} as
-    `kept`), record their keys: a relationship to this model is checked again for them. -#}
-{% macro record_deleted_keys(where_sql) -%}
-    insert into intermediate.dbt_changed_keys
-    select '{{ this.identifier }}', {{ changed_key_hash('kept', config.get('unique_key')) }}
+{#- Delete the rows of this incremental model that `where_sql` selects from {{ this }} as
+    `kept`, and record their keys: a relationship to this model is checked again for them.
+    The rows are found once (by rowid, in the model's transaction): finding them again for
+    the delete cost a second 0.3 s anti-join on 3M rows in each model that drops leavers. -#}
+{% macro delete_and_record(where_sql) -%}
+    {%- set found = this.identifier ~ '__deleted_rows' -%}
+    create or replace temporary table {{ found }} as
+    select kept.rowid as row_id, {{ changed_key_hash('kept', config.get('unique_key')) }} as key_hash
     from {{ this }} as kept
     where {{ where_sql }};
-    {{ log_for_publish() }}
+    insert into intermediate.dbt_changed_keys
+    select '{{ this.identifier }}', key_hash from {{ found }};
+    {{ pass_on_changed_keys() }};
+    delete from {{ this }} where rowid in (select row_id from {{ found }});
+    drop table {{ found }}
 {%- endmacro %}
 
-{#- Add this model's changed keys to the publish log (the ones not logged yet). -#}
-{% macro log_for_publish() -%}
+{#- Pass this model's changed keys on: to the publish log and to its consumers' change feeds
+    (the ones not passed on yet). -#}
+{% macro pass_on_changed_keys() -%}
     insert into intermediate.dbt_publish_log
     select distinct model_name, key_hash from intermediate.dbt_changed_keys
     where model_name = '{{ this.identifier }}'
     except
     select model_name, key_hash from intermediate.dbt_publish_log
-    where model_name = '{{ this.identifier }}'
+    where model_name = '{{ this.identifier }}';
+    {{ feed_changed_keys() }}
 {%- endmacro %}
 
 {#- The incremental model node behind `relation`, or none. -#}

@@ -55,9 +55,7 @@
     (models that left the Hub, stale edges, families that dissolved). `condition` relates
     `kept` (a row of this model) to `current` (a row of `relation`). -#}
 {% macro delete_unmatched(relation, condition) -%}
-    {{ record_deleted_keys('not exists (select 1 from ' ~ relation ~ ' as current where ' ~ condition ~ ')') }};
-    delete from {{ this }} as kept
-    where not exists (select 1 from {{ relation }} as current where {{ condition }})
+    {{ delete_and_record('not exists (select 1 from ' ~ relation ~ ' as current where ' ~ condition ~ ')') }}
 {%- endmacro %}
 
 {#- Pre-hook of an incremental model keyed by child: drop the rows of children whose raw
@@ -66,8 +64,7 @@
     Nothing to do on a full build. -#}
 {% macro delete_rows_of_changed(key, changed_sql) -%}
     {%- if is_incremental() -%}
-        {{ record_deleted_keys(key ~ ' in (' ~ changed_sql ~ ')') }};
-        delete from {{ this }} where {{ key }} in ({{ changed_sql }})
+        {{ delete_and_record('kept.' ~ key ~ ' in (' ~ changed_sql ~ ')') }}
     {%- else -%}
         select 1
     {%- endif -%}

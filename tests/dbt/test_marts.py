@@ -35,6 +35,8 @@ BOOKKEEPING = (
     "intermediate.dbt_incremental_builds",
     "intermediate.dbt_publish_log",
     "intermediate.dbt_logged_models",
+    "intermediate.dbt_change_feed",
+    "intermediate.dbt_input_fingerprints",
 )
 
 
@@ -324,6 +326,55 @@ def test_incremental_build_equals_full_refresh(synthetic_warehouse, tmp_path, db
         {"id": roles["self_loop"]},
     )[0]
     assert has_self_loop
+
+
+def test_marts_that_missed_builds_catch_up(synthetic_warehouse, tmp_path, dbt_target):
+    """The change-feed consumers (dim_models, model_license_compliance, license_drift) catch
+    up with what their producers changed in builds they missed, and with a changed licence
+    seed: afterwards the warehouse equals a full refresh."""
+    warehouse = copy_warehouse(synthetic_warehouse, tmp_path / "missed.duckdb")
+    _apply_delta(warehouse)
+    producers = ("run", "--select", "+int_model_tree_counts", "+fct_model_edges")
+    run_dbt(warehouse, dbt_target, *producers)
+    # A second producers-only build finds nothing new: its own changed keys are empty now.
+    run_dbt(warehouse, dbt_target, *producers)
+    assert query(
+        warehouse,
+        "select count(*) from intermediate.dbt_changed_keys "
+        "where model_name in ('fct_model_edges', 'fct_model_lineage', 'int_model_tree_counts')",
+    ) == [(0,)]
+    waiting = dict(
+        query(
+            warehouse,
+            "select consumer_name, count(*) from intermediate.dbt_change_feed group by 1",
+        )
+    )
+    assert set(waiting) == {"dim_models", "model_license_compliance", "license_drift"}
+    full = copy_warehouse(warehouse, tmp_path / "missed-full.duckdb")
+
+    run_dbt(warehouse, dbt_target, "run")
+    run_dbt(full, dbt_target, "run", "--full-refresh")
+
+    differences = _differences(warehouse, full)
+    assert "marts.license_drift" in differences and "marts.dim_models" in differences
+    assert differences == dict.fromkeys(differences, 0)
+    assert query(warehouse, "select count(*) from intermediate.dbt_change_feed") == [(0,)]
+
+    # A new release relaxes a licence rule (seeds are loaded by `dbt build`, not `dbt run`).
+    with connect(warehouse) as con:
+        con.execute(
+            "update marts.license_violation_rules set is_violation = false "
+            "where parent_category = 'commercial' and child_category = 'permissive'"
+        )
+    licence_marts = ("model_license_compliance", "license_drift")
+    violations = "select count(*) filter (where is_violation) from marts.license_drift"
+    (violations_before,) = query(warehouse, violations)[0]
+    full = copy_warehouse(warehouse, tmp_path / "seed-full.duckdb")
+    run_dbt(warehouse, dbt_target, "run", "--select", *licence_marts)
+    run_dbt(full, dbt_target, "run", "--full-refresh", "--select", *licence_marts)
+    differences = _differences(warehouse, full)
+    assert differences == dict.fromkeys(differences, 0)
+    assert query(warehouse, violations)[0][0] < violations_before
 
 
 def test_incremental_build_recomputes_only_what_the_delta_touches(

@@ -3,6 +3,22 @@
 -- license_violation_rules. license_drift judges each edge alone; this follows the chain, so a
 -- grandchild that relaxes its root's terms is caught even when its own edge is clean.
 -- Ancestors outside the Hub or without a licence are not judged.
+--
+-- Incremental, keyed by model: a build judges again the models whose traits changed, the
+-- descendants of those (an ancestor's licence changed), the models whose lineage changed
+-- (the change feed of fct_model_lineage), and every model when a licence seed changed.
+{{ config(
+    materialized='incremental',
+    unique_key='model_id',
+    incremental_strategy='delete+insert',
+    meta={'change_feed_from': ['fct_model_lineage']},
+    post_hook=[
+        "{{ delete_unmatched(ref('int_model_traits'), 'current.model_id = kept.model_id') }}",
+        "{{ save_watermark('select max(changed_at) from ' ~ ref('int_model_traits')) }}",
+        "{{ save_inputs_fingerprint(license_seeds()) }}",
+    ],
+) }}
+
 with licensed as (
 
     -- each model's licence, category and restrictiveness, for the models and their ancestors
@@ -17,6 +33,32 @@ with licensed as (
 
 ),
 
+{% if is_incremental() %}
+changed_traits as (
+
+    select model_id from {{ ref('int_model_traits') }} where changed_at > {{ watermark() }}
+
+),
+
+judged_again as (
+
+    select model_id from changed_traits
+
+    union
+
+    select lineage.descendant_id
+    from {{ ref('fct_model_lineage') }} as lineage
+    inner join changed_traits on changed_traits.model_id = lineage.ancestor_id
+
+    union
+
+    select model_id from {{ ref('int_model_traits') }} as traits
+    where {{ fed_change('fct_model_lineage', 'traits.model_id') }}
+       or {{ inputs_changed(license_seeds()) }}
+
+),
+{% endif %}
+
 models as (
 
     select
@@ -25,6 +67,9 @@ models as (
         licensed.license_category,
         licensed.restrictiveness_rank
     from {{ ref('int_model_traits') }} as traits
+    {% if is_incremental() %}
+    inner join judged_again on judged_again.model_id = traits.model_id
+    {% endif %}
     left join licensed on licensed.model_id = traits.model_id
 
 ),

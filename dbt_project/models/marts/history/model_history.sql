@@ -82,8 +82,8 @@ bounded as (
 cards as (
 
     select model_oid, version_key, content_hash
-    from {{ source('hub', 'hub_card_fetches') }}
-    where status = 'ok' and model_oid in (select model_oid from changed)
+    from {{ ref('stg_hub__card_fetches') }}
+    where fetch_status = 'ok' and model_oid in (select model_oid from changed)
 
 )
 

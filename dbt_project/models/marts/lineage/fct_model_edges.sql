@@ -57,6 +57,27 @@ affected_children as (
 ),
 {% endif %}
 
+{% if is_incremental() %}
+-- The declarations of the affected children alone (the views parse every model's).
+affected_models as (
+
+    select * from {{ ref('int_model_traits') }}
+    where model_id in (select child_id from affected_children)
+
+),
+
+declarations as (
+
+    select child_id, parent_id, relation, edge_source
+    from ({{ lineage_tag_declarations('affected_models') | indent(8) }})
+
+    union all
+
+    select child_id, parent_id, relation, edge_source
+    from ({{ card_base_model_declarations('affected_models') | indent(8) }})
+
+),
+{% else %}
 declarations as (
 
     select child_id, parent_id, relation, edge_source
@@ -68,6 +89,7 @@ declarations as (
     from {{ ref('int_lineage_card_base_models') }}
 
 ),
+{% endif %}
 
 edges as (
 
@@ -81,9 +103,6 @@ edges as (
         list_sort(list_distinct(list(relation))) as relation_tags,
         list_sort(list_distinct(list(edge_source))) as edge_sources
     from declarations
-    {% if is_incremental() %}
-    where child_id in (select child_id from affected_children)
-    {% endif %}
     group by parent_id, child_id
 
 )

@@ -1,15 +1,17 @@
 -- One row per current model: its traits (licenses, languages, datasets, arXiv ids, task,
 -- library, regions) and its model card's features, as the paper defines them.
 -- Incremental: a model is rebuilt when its traits change, its card is fetched again (two
--- clocks, two watermarks) or its model tree (base models, children, descendants) changed.
+-- clocks, two watermarks) or its model tree (base models, children, descendants) changed
+-- (the change feed of int_model_tree_counts).
 {{ config(
     materialized='incremental',
     unique_key='model_oid',
     incremental_strategy='delete+insert',
+    meta={'change_feed_from': ['int_model_tree_counts']},
     post_hook=[
         "{{ delete_unmatched(ref('int_model_traits'), 'current.model_oid = kept.model_oid') }}",
         "{{ save_watermark('select max(changed_at) from ' ~ ref('int_model_traits'), 'traits') }}",
-        "{{ save_watermark('select max(fetched_at) from ' ~ ref('stg_hub__model_cards'), 'cards') }}",
+        "{{ save_watermark('select max(fetched_at) from ' ~ ref('stg_hub__card_fetches'), 'cards') }}",
     ],
 ) }}
 
@@ -31,21 +33,12 @@ changed_models as (
     from {{ ref('int_model_traits') }} as traits
     {% if is_incremental() %}
     where traits.changed_at > {{ watermark('traits') }}
+       -- any fetch since the last build, of the current version or not (a superset)
        or traits.model_oid in (
-            select model_oid from cards where fetched_at > {{ watermark('cards') }}
+            select model_oid from {{ ref('stg_hub__card_fetches') }}
+            where fetched_at > {{ watermark('cards') }}
        )
-       or traits.model_id in (
-            select tree.model_id
-            from tree
-            inner join {{ this }} as stored on stored.model_id = tree.model_id
-            where stored.base_models <> tree.base_models
-               or stored.n_adapters <> tree.n_adapters
-               or stored.n_finetunes <> tree.n_finetunes
-               or stored.n_quantizations <> tree.n_quantizations
-               or stored.n_merges <> tree.n_merges
-               or stored.n_children <> tree.n_children
-               or stored.n_descendants <> tree.n_descendants
-       )
+       or {{ fed_change('int_model_tree_counts', 'traits.model_id') }}
     {% endif %}
 
 ),

@@ -1,0 +1,89 @@
+{#- Change feeds: an incremental model that depends on which rows of another model changed,
+    not only on raw change clocks, names that model in `meta: {change_feed_from: [...]}`.
+    Each build of the producer passes the keys it changed (dbt_changed_keys) to each of its
+    consumers' queues in intermediate.dbt_change_feed, or a null key when it was built whole;
+    the consumer reads its queue and empties it in its own transaction. A consumer that
+    misses builds (it failed, was skipped or not selected) finds every change waiting, which
+    dbt_changed_keys (kept for one build) cannot promise.
+
+    Seeds change only by a new release of the project and are rebuilt on every `dbt build`:
+    a consumer compares a fingerprint of the seeds it reads with the one it last saw
+    (intermediate.dbt_input_fingerprints) and recomputes everything when it differs. -#}
+
+{#- The models that read this model's change feed (their table names). -#}
+{% macro feed_consumers() -%}
+    {%- set consumers = [] -%}
+    {%- if execute -%}
+        {%- for node in graph.nodes.values() -%}
+            {%- if node.resource_type == 'model'
+                and this.identifier in (node.config.meta or {}).get('change_feed_from', []) -%}
+                {%- do consumers.append(node.alias or node.name) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{- return(consumers) -}}
+{%- endmacro %}
+
+{#- Queue this model's changed keys (the ones not queued yet) for each consumer. -#}
+{% macro feed_changed_keys() -%}
+    {%- for consumer in feed_consumers() %}
+    insert into intermediate.dbt_change_feed
+    select distinct '{{ consumer }}', model_name, key_hash from intermediate.dbt_changed_keys
+    where model_name = '{{ this.identifier }}'
+    except
+    select consumer_name, producer_name, key_hash from intermediate.dbt_change_feed
+    where consumer_name = '{{ consumer }}' and producer_name = '{{ this.identifier }}';
+    {%- endfor %}
+    select 1
+{%- endmacro %}
+
+{#- This model is built whole: each consumer must read all of it (a null key). -#}
+{% macro feed_everything() -%}
+    {%- for consumer in feed_consumers() %}
+    delete from intermediate.dbt_change_feed
+    where consumer_name = '{{ consumer }}' and producer_name = '{{ this.identifier }}';
+    insert into intermediate.dbt_change_feed values ('{{ consumer }}', '{{ this.identifier }}', null);
+    {%- endfor %}
+    select 1
+{%- endmacro %}
+
+{#- A condition true when `producer` changed the row keyed by `key_sql` (its unique_key
+    value) since this model's last build, or was built whole since then. -#}
+{% macro fed_change(producer, key_sql) -%}
+    (exists (select 1 from intermediate.dbt_change_feed
+             where consumer_name = '{{ this.identifier }}' and producer_name = '{{ producer }}'
+               and key_hash is null)
+     or hash({{ key_sql }}) in (
+            select key_hash from intermediate.dbt_change_feed
+            where consumer_name = '{{ this.identifier }}' and producer_name = '{{ producer }}'))
+{%- endmacro %}
+
+{#- Project post-hook part: a consumer has read its queue. -#}
+{% macro empty_change_feed() -%}
+    {%- if (config.get('meta') or {}).get('change_feed_from') -%}
+        delete from intermediate.dbt_change_feed where consumer_name = '{{ this.identifier }}'
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- An order-free fingerprint of the rows of `relations` (small tables: seeds). -#}
+{% macro rows_fingerprint(relations) -%}
+    hash([{% for relation in relations %}(select bit_xor(hash(seed_row)) from {{ relation }} as seed_row){{ ', ' if not loop.last }}{% endfor %}])
+{%- endmacro %}
+
+{#- True when `relations` changed since this model's last build (always on a full build). -#}
+{% macro inputs_changed(relations) -%}
+    {%- if is_incremental() -%}
+        ((select fingerprint from intermediate.dbt_input_fingerprints
+          where model_name = '{{ this.identifier }}') is distinct from {{ rows_fingerprint(relations) }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook: remember the fingerprint of `relations` this build read. -#}
+{% macro save_inputs_fingerprint(relations) -%}
+    insert or replace into intermediate.dbt_input_fingerprints
+    select '{{ this.identifier }}', {{ rows_fingerprint(relations) }}
+{%- endmacro %}
