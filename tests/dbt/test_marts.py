@@ -177,6 +177,25 @@ def _apply_delta(warehouse) -> dict[str, str]:
         "cycle_b": lonely_roots[1],
         "self_loop": lonely_roots[2],
     }
+    # a parent of a child with several parents changes its licence, languages and card: the
+    # edge-level drift marts rewrite every edge of that child, not only the parent's edge
+    (roles["shared_parent"],) = query(
+        warehouse,
+        """
+        select min(parent_id) from marts.fct_model_edges
+        where parent_in_hub and not is_self_loop and parent_id not in $taken
+          and child_id in (
+              select child_id from marts.fct_model_edges where parent_in_hub and not is_self_loop
+              group by child_id having count(*) >= 2
+          )
+        """,
+        {"taken": list(roles.values())},
+    )[0]
+    shared = dict(payloads[roles["shared_parent"]])
+    shared["tags"] = [tag for tag in shared.get("tags") or [] if not tag.startswith("license:")] + [
+        "license:cc-by-nc-4.0",
+        "fr",
+    ]
     root = dict(payloads[roles["popular_root"]], likes=payloads[roles["popular_root"]]["likes"] + 5)
     renamed = dict(payloads[roles["renamed"]])
     renamed["id"] = renamed["modelId"] = roles["renamed"] + "-v2"
@@ -192,8 +211,10 @@ def _apply_delta(warehouse) -> dict[str, str]:
         _with_lineage(payloads[roles["cycle_b"]], [(roles["cycle_a"], "quantized")]),
         _with_lineage(payloads[roles["self_loop"]], [(roles["self_loop"], None)]),
         new_child,
+        shared,
     ]
-    load_models(warehouse, changed, cards={roles["popular_root"]: "# A new card\n\nNew words."})
+    cards = {roles["popular_root"]: "# A new card\n\nNew words.", roles["shared_parent"]: "Short."}
+    load_models(warehouse, changed, cards=cards)
     with connect(warehouse) as con:
         con.execute(
             "update raw.hub_models set deleted_at = now()::timestamp where model_id = $id",
@@ -329,9 +350,9 @@ def test_incremental_build_equals_full_refresh(synthetic_warehouse, tmp_path, db
 
 
 def test_marts_that_missed_builds_catch_up(synthetic_warehouse, tmp_path, dbt_target):
-    """The change-feed consumers (dim_models, model_license_compliance, license_drift) catch
-    up with what their producers changed in builds they missed, and with a changed licence
-    seed: afterwards the warehouse equals a full refresh."""
+    """The change-feed consumers (dim_models, model_license_compliance and the drift marts)
+    catch up with what their producers changed in builds they missed, and with a changed
+    licence seed: afterwards the warehouse equals a full refresh."""
     warehouse = copy_warehouse(synthetic_warehouse, tmp_path / "missed.duckdb")
     _apply_delta(warehouse)
     producers = ("run", "--select", "+int_model_tree_counts", "+fct_model_edges")
@@ -349,7 +370,13 @@ def test_marts_that_missed_builds_catch_up(synthetic_warehouse, tmp_path, dbt_ta
             "select consumer_name, count(*) from intermediate.dbt_change_feed group by 1",
         )
     )
-    assert set(waiting) == {"dim_models", "model_license_compliance", "license_drift"}
+    assert set(waiting) == {
+        "dim_models",
+        "model_license_compliance",
+        "license_drift",
+        "language_drift",
+        "card_drift",
+    }
     full = copy_warehouse(warehouse, tmp_path / "missed-full.duckdb")
 
     run_dbt(warehouse, dbt_target, "run")
@@ -386,7 +413,10 @@ def test_incremental_build_recomputes_only_what_the_delta_touches(
     edges_before = query(warehouse, "select parent_id, child_id from marts.fct_model_edges")
     roles = _apply_delta(warehouse)
     changed = set(_payloads(warehouse)) - set(_payloads(synthetic_warehouse))
-    changed |= {roles[r] for r in ("popular_root", "detached", "reparented", "cycle_a", "cycle_b")}
+    changed |= {
+        roles[r]
+        for r in ("popular_root", "detached", "reparented", "cycle_a", "cycle_b", "shared_parent")
+    }
     changed.add(roles["self_loop"])
     touched_parents = changed | {roles["renamed"], roles["deleted"]}
     with connect(warehouse) as con:

@@ -1,10 +1,21 @@
 -- One row per lineage edge between two distinct models of the Hub: card presence, length in
 -- characters and words, and the auto-generated and template flags of parent and child.
+-- Incremental, keyed by child (macro drift_edges): a build rewrites the edges whose child or
+-- parent changed its row in dim_models (its change feed).
+{{ config(
+    materialized='incremental',
+    unique_key='child_id',
+    incremental_strategy='delete+insert',
+    meta={'change_feed_from': ['fct_model_edges', 'dim_models']},
+    post_hook=["{{ delete_gone_edges() }}"],
+) }}
+
 with edges as (
 
-    select parent_id, child_id, relation
-    from {{ ref('fct_model_edges') }}
-    where parent_in_hub and not is_self_loop
+    {{ drift_edges(
+        'select changed.model_id from ' ~ ref('dim_models') ~ ' as changed where '
+        ~ fed_change('dim_models', 'changed.model_oid')
+    ) }}
 
 ),
 

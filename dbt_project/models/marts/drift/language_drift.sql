@@ -1,10 +1,23 @@
 -- One row per lineage edge between two distinct models of the Hub: the languages of parent
 -- and child (ISO 639-1 codes from tags, as the paper), and multilingual -> English-only moves.
+-- Incremental, keyed by child (macro drift_edges): a build rewrites the edges whose child or
+-- parent changed its traits.
+{{ config(
+    materialized='incremental',
+    unique_key='child_id',
+    incremental_strategy='delete+insert',
+    meta={'change_feed_from': ['fct_model_edges']},
+    post_hook=[
+        "{{ delete_gone_edges() }}",
+        "{{ save_watermark('select max(changed_at) from ' ~ ref('int_model_traits')) }}",
+    ],
+) }}
+
 with edges as (
 
-    select parent_id, child_id, relation
-    from {{ ref('fct_model_edges') }}
-    where parent_in_hub and not is_self_loop
+    {{ drift_edges(
+        'select model_id from ' ~ ref('int_model_traits') ~ ' where changed_at > ' ~ watermark()
+    ) }}
 
 ),
 

@@ -2,45 +2,27 @@
 -- child's licenses, their categories, and whether the child drops or relaxes restrictive
 -- upstream terms according to the rule table in the seed `license_violation_rules`.
 --
--- Incremental, keyed by child: a build rewrites the edges of children whose edges changed
--- (the change feed of fct_model_edges), of children or parents whose traits changed, and
--- every edge when a licence seed changed; the post-hook drops the rows of edges that are gone.
+-- Incremental, keyed by child (macro drift_edges): a build rewrites the edges whose child
+-- or parent changed its traits, and every edge when a licence seed changed.
 {{ config(
     materialized='incremental',
     unique_key='child_id',
     incremental_strategy='delete+insert',
     meta={'change_feed_from': ['fct_model_edges']},
     post_hook=[
-        "{{ delete_unmatched(ref('fct_model_edges'), 'current.child_id = kept.child_id
-            and current.parent_id = kept.parent_id and current.parent_in_hub and not current.is_self_loop') }}",
+        "{{ delete_gone_edges() }}",
         "{{ save_watermark('select max(changed_at) from ' ~ ref('int_model_traits')) }}",
         "{{ save_inputs_fingerprint(license_seeds()) }}",
     ],
 ) }}
 
-{% if is_incremental() %}
-with changed_traits as (
-
-    select model_id from {{ ref('int_model_traits') }} where changed_at > {{ watermark() }}
-
-),
-
-edges as (
-{% else %}
 with edges as (
-{% endif %}
 
-    select parent_id, child_id, relation
-    from {{ ref('fct_model_edges') }} as edge
-    where parent_in_hub and not is_self_loop
-    {% if is_incremental() %}
-      and (
-        edge.child_id in (select model_id from changed_traits)
-        or edge.parent_id in (select model_id from changed_traits)
-        or {{ fed_change('fct_model_edges', 'edge.child_id') }}
-        or {{ inputs_changed(license_seeds()) }}
-      )
-    {% endif %}
+    {{ drift_edges(
+        'select model_id from ' ~ ref('int_model_traits')
+        ~ ' where changed_at > ' ~ watermark() ~ ' or ' ~ inputs_changed(license_seeds())
+        if is_incremental() else none
+    ) }}
 
 ),
 
