@@ -192,11 +192,19 @@
         {{- return(none) -}}
     {%- endif -%}
     {%- set name = node.alias or node.name -%}
+    {#- an append-only log tagging each row with the dbt invocation that wrote it
+        (meta run_id_column): its new rows are this invocation's, found without hashing
+        every row of a log that only grows -#}
+    {%- set run_id_column = (node.config.meta or {}).get('run_id_column') -%}
     {%- set condition -%}
         (not exists (select 1 from intermediate.dbt_incremental_builds
                      where model_name = '{{ name }}' and invocation_id = '{{ invocation_id }}')
+         {%- if run_id_column %}
+         or {{ alias }}.{{ run_id_column }} = '{{ invocation_id }}')
+         {%- else %}
          or {{ changed_key_hash(alias, node.config.unique_key) }} in
             (select key_hash from intermediate.dbt_changed_keys where model_name = '{{ name }}'))
+         {%- endif %}
     {%- endset -%}
     {{- return(condition) -}}
 {%- endmacro %}

@@ -484,11 +484,20 @@ def test_incremental_build_tests_only_the_rows_it_changed(
         con.execute(
             duplicate.format(changed_at="changed_at"), {"oid": "old-duplicate", "id": ids[1]}
         )
+        # A bad row in the change log from an earlier run: a build tests its own run's rows.
+        con.execute(
+            "insert into marts.model_changes "
+            "select * replace ('bogus' as change_kind) from marts.model_changes limit 1"
+        )
     build = ("build", "--exclude", "stg_hub__models", "source:hub")
     assert "ERROR=0" in run_dbt(warehouse, dbt_target, *build)
     assert _failed_tests(warehouse, dbt_target, "test", "--select", "dim_models") == {
         "not_null_dim_models_is_gated"
     }
+    failed_on_the_log = _failed_tests(warehouse, dbt_target, "test", "--select", "model_changes")
+    assert [name.split("_change_kind")[0] for name in failed_on_the_log] == [
+        "accepted_values_model_changes"
+    ]
 
     with connect(warehouse) as con:
         con.execute(

@@ -15,6 +15,7 @@
     materialized='incremental',
     incremental_strategy='append',
     full_refresh=false,
+    meta={'run_id_column': 'run_id'},
     post_hook=[
         "{{ save_watermark('select greatest(max(changed_at), max(deleted_at)) from ' ~ source('hub', 'hub_models')) }}",
     ],
