@@ -387,21 +387,32 @@ def test_marts_that_missed_builds_catch_up(synthetic_warehouse, tmp_path, dbt_ta
     assert differences == dict.fromkeys(differences, 0)
     assert query(warehouse, "select count(*) from intermediate.dbt_change_feed") == [(0,)]
 
-    # A new release relaxes a licence rule (seeds are loaded by `dbt build`, not `dbt run`).
+    # A new release relaxes a licence rule and moves a licence to another category (seeds are
+    # loaded by `dbt build`, not `dbt run`).
     with connect(warehouse) as con:
         con.execute(
             "update marts.license_violation_rules set is_violation = false "
             "where parent_category = 'commercial' and child_category = 'permissive'"
         )
-    licence_marts = ("model_license_compliance", "license_drift")
+        con.execute(
+            "update marts.license_categories set license_category = 'copyleft' "
+            "where license = 'apache-2.0'"
+        )
+    licence_marts = ("dim_models", "model_license_compliance", "license_drift")
     violations = "select count(*) filter (where is_violation) from marts.license_drift"
     (violations_before,) = query(warehouse, violations)[0]
+    recategorised = (
+        "select count(*) from marts.dim_models "
+        "where primary_license = 'apache-2.0' and license_category = 'copyleft'"
+    )
+    assert query(warehouse, recategorised) == [(0,)]
     full = copy_warehouse(warehouse, tmp_path / "seed-full.duckdb")
     run_dbt(warehouse, dbt_target, "run", "--select", *licence_marts)
     run_dbt(full, dbt_target, "run", "--full-refresh", "--select", *licence_marts)
     differences = _differences(warehouse, full)
     assert differences == dict.fromkeys(differences, 0)
-    assert query(warehouse, violations)[0][0] < violations_before
+    assert query(warehouse, violations)[0][0] != violations_before
+    assert query(warehouse, recategorised)[0][0] > 0
 
 
 def test_incremental_build_recomputes_only_what_the_delta_touches(

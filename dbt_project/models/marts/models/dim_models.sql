@@ -2,7 +2,7 @@
 -- library, regions) and its model card's features, as the paper defines them.
 -- Incremental: a model is rebuilt when its traits change, its card is fetched again (two
 -- clocks, two watermarks) or its model tree (base models, children, descendants) changed
--- (the change feed of int_model_tree_counts).
+-- (the change feed of int_model_tree_counts); every model when a licence seed changed.
 {{ config(
     materialized='incremental',
     unique_key='model_oid',
@@ -12,6 +12,7 @@
         "{{ delete_unmatched(ref('int_model_traits'), 'current.model_oid = kept.model_oid') }}",
         "{{ save_watermark('select max(changed_at) from ' ~ ref('int_model_traits'), 'traits') }}",
         "{{ save_watermark('select max(fetched_at) from ' ~ ref('stg_hub__card_fetches'), 'cards') }}",
+        "{{ save_inputs_fingerprint(license_seeds()) }}",
     ],
 ) }}
 
@@ -39,6 +40,7 @@ changed_models as (
             where fetched_at > {{ watermark('cards') }}
        )
        or {{ fed_change('int_model_tree_counts', 'traits.model_id') }}
+       or {{ inputs_changed(license_seeds()) }}
     {% endif %}
 
 ),
