@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-# Trait name -> SQL expression giving its set of values on `dim_models` row `{m}`.
+# Trait name -> SQL expression giving its set of values on `dim_models` row `{m}` (as the mart
+# trait_mutations derives them).
 TRAITS = {
     "licenses": "list_distinct(coalesce({m}.licenses, []))",
     "languages": "list_distinct(coalesce({m}.languages, []))",
@@ -27,22 +28,13 @@ NOT_A_VALUE = ("other", "unknown", "None", "", "[]")
 ALL_RELATIONS = ("finetune", "adapter", "quantized", "merge", "untyped")
 
 
-def _edge_traits_sql() -> str:
-    """One row per (in-hub, non-self-loop edge, trait) with the parent's and child's sets."""
-    parts = [
-        f"""
-        select e.parent_id, e.child_id, coalesce(e.relation, 'untyped') as relation,
-               '{trait}' as trait,
-               {expression.format(m="p")}::varchar[] as parent_set,
-               {expression.format(m="c")}::varchar[] as child_set
-        from marts.fct_model_edges as e
-        join marts.dim_models as p on p.model_id = e.parent_id
-        join marts.dim_models as c on c.model_id = e.child_id
-        where e.parent_in_hub and not e.is_self_loop
-        """
-        for trait, expression in TRAITS.items()
-    ]
-    return " union all ".join(parts)
+# One row per (in-hub, non-self-loop edge, trait): both sides' sets and their Jaccard
+# distance, kept up to date per edge by dbt (the incremental mart `trait_mutations`).
+EDGE_TRAITS_SQL = """
+    select parent_id, child_id, coalesce(relation, 'untyped') as relation, trait,
+           parent_values as parent_set, child_values as child_set, mutation
+    from marts.trait_mutations
+"""
 
 
 def trait_mutation_rates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -52,20 +44,11 @@ def trait_mutation_rates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """
     return con.execute(
         f"""
-        with edges as ({_edge_traits_sql()}),
-        scored as (
-            select trait, relation,
-                   len(parent_set) > 0 and len(child_set) > 0 as counted,
-                   1 - len(list_intersect(parent_set, child_set))
-                       / len(list_distinct(list_concat(parent_set, child_set)))::double
-                       as distance
-            from edges
-        )
         select trait, coalesce(relation, 'all') as relation,
                count(*) as edges_total,
-               count(*) filter (where counted) as edges_counted,
-               avg(distance) filter (where counted) as mutation_rate
-        from scored
+               count(mutation) as edges_counted,
+               avg(mutation) as mutation_rate
+        from ({EDGE_TRAITS_SQL})
         group by grouping sets ((trait, relation), (trait))
         order by trait, relation
         """
@@ -81,7 +64,7 @@ def trait_transitions(con: duckdb.DuckDBPyConnection, relations: list[str]) -> p
     return con.execute(
         f"""
         with edges as (
-            select * from ({_edge_traits_sql()})
+            select * from ({EDGE_TRAITS_SQL})
             where list_contains($relations::varchar[], relation)
               and len(parent_set) > 0 and len(child_set) > 0
         ),

@@ -1,7 +1,7 @@
 """Hand-made warehouses shaped exactly like the mart contract, for the analytics unit tests.
 
 A family is written as `{model_id: spec}`; the builder derives `marts.fct_model_edges`,
-`marts.dim_models`, `marts.dim_model_family`, `staging.stg_hub__models` and
+`marts.dim_models`, `marts.dim_model_family`, `marts.trait_mutations`, `staging.stg_hub__models` and
 `staging.stg_hub__model_cards` the way the contract defines them, so each test knows the answer.
 """
 
@@ -84,6 +84,39 @@ def _families(models: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _trait_mutations(edges: list[dict], dims: list[dict]) -> pd.DataFrame:
+    """Each trait's sets on both sides of each in-hub edge, and their Jaccard distance."""
+    by_id = {dim["model_id"]: dim for dim in dims}
+
+    def values(dim: dict, trait: str) -> list[str]:
+        value = dim[trait]
+        return sorted(set(value)) if isinstance(value, list) else ([value] if value else [])
+
+    rows = []
+    for edge in edges:
+        if not edge["parent_in_hub"] or edge["is_self_loop"]:
+            continue
+        for trait in ("licenses", "languages", "pipeline_tag", "library_name"):
+            parent = values(by_id[edge["parent_id"]], trait)
+            child = values(by_id[edge["child_id"]], trait)
+            both = set(parent) | set(child)
+            rows.append(
+                {
+                    "parent_id": edge["parent_id"],
+                    "child_id": edge["child_id"],
+                    "relation": edge["relation"],
+                    "trait": trait,
+                    "parent_values": parent,
+                    "child_values": child,
+                    "mutation": 1 - len(set(parent) & set(child)) / len(both)
+                    if parent and child
+                    else None,
+                }
+            )
+    columns = ["parent_id", "child_id", "relation", "trait", "parent_values", "child_values"]
+    return pd.DataFrame(rows, columns=[*columns, "mutation"])
+
+
 def write_contract_tables(path: Path, models: dict[str, dict]) -> Path:
     """Write the contract tables for `models` into a fresh DuckDB file at `path`."""
     edges, dims, staged, cards = [], [], [], []
@@ -163,6 +196,7 @@ def write_contract_tables(path: Path, models: dict[str, dict]) -> Path:
             "marts.fct_model_edges": pd.DataFrame(edges, columns=list(_EDGE_COLUMNS)),
             "marts.dim_models": pd.DataFrame(dims),
             "marts.dim_model_family": _families(models),
+            "marts.trait_mutations": _trait_mutations(edges, dims),
             "staging.stg_hub__models": pd.DataFrame(staged),
             "staging.stg_hub__model_cards": pd.DataFrame(cards, columns=["model_id", "card_text"]),
         }
@@ -171,6 +205,9 @@ def write_contract_tables(path: Path, models: dict[str, dict]) -> Path:
             con.execute(f"create or replace table {table} as select * from frame")
             con.unregister("frame")
         con.execute("alter table staging.stg_hub__models alter payload type json")
+        for column in ("relation", "parent_values", "child_values"):
+            kind = "varchar" if column == "relation" else "varchar[]"
+            con.execute(f"alter table marts.trait_mutations alter {column} type {kind}")
         for table, columns in _LIST_COLUMNS.items():
             for column in columns:
                 con.execute(f"alter table {table} alter {column} type varchar[]")

@@ -350,7 +350,7 @@ def test_incremental_build_equals_full_refresh(synthetic_warehouse, tmp_path, db
 
 
 def test_marts_that_missed_builds_catch_up(synthetic_warehouse, tmp_path, dbt_target):
-    """The change-feed consumers (dim_models, model_license_compliance and the drift marts)
+    """The change-feed consumers (dim_models, model_license_compliance, the drift marts)
     catch up with what their producers changed in builds they missed, and with a changed
     licence seed: afterwards the warehouse equals a full refresh."""
     warehouse = copy_warehouse(synthetic_warehouse, tmp_path / "missed.duckdb")
@@ -376,6 +376,7 @@ def test_marts_that_missed_builds_catch_up(synthetic_warehouse, tmp_path, dbt_ta
         "license_drift",
         "language_drift",
         "card_drift",
+        "trait_mutations",
     }
     full = copy_warehouse(warehouse, tmp_path / "missed-full.duckdb")
 

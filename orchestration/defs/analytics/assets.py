@@ -20,6 +20,7 @@ from orchestration.defs.resources import WarehouseResource
 FCT_MODEL_EDGES = dg.AssetKey(["marts", "fct_model_edges"])
 DIM_MODELS = dg.AssetKey(["marts", "dim_models"])
 DIM_MODEL_FAMILY = dg.AssetKey(["marts", "dim_model_family"])
+TRAIT_MUTATIONS = dg.AssetKey(["marts", "trait_mutations"])
 STG_MODELS = dg.AssetKey(["staging", "stg_hub__models"])
 STG_MODEL_CARDS = dg.AssetKey(["staging", "stg_hub__model_cards"])
 REPORT_MARTS = [
@@ -165,7 +166,7 @@ def similarity_by_configuration(config: SimilarityConfig, warehouse: WarehouseRe
 
 @dg.asset(
     key=MUTATION_RATES,
-    deps=[FCT_MODEL_EDGES, DIM_MODELS],
+    deps=[TRAIT_MUTATIONS],
     description="Mean Jaccard distance of each trait along edges of each relation type "
     "(edges where both sides have the trait), plus 'all'.",
     check_specs=[dg.AssetCheckSpec("rates_within_unit_interval", asset=MUTATION_RATES)],
@@ -188,7 +189,7 @@ def trait_mutation_rates(warehouse: WarehouseResource):
 
 @dg.asset(
     key=TRANSITIONS,
-    deps=[FCT_MODEL_EDGES, DIM_MODELS],
+    deps=[TRAIT_MUTATIONS],
     description="Directed transition counts between values of each trait along edges of the "
     "relations in use (additions and removals, as the paper counts them).",
     code_version="1",
@@ -208,7 +209,7 @@ def trait_transitions(config: DriftConfig, warehouse: WarehouseResource):
 
 @dg.asset(
     key=ORDERINGS,
-    deps=[FCT_MODEL_EDGES, DIM_MODELS],
+    deps=[TRAIT_MUTATIONS, DIM_MODELS],
     description="Exact maximum-weight linear ordering of each trait's top values (ILP), with "
     "the share of compatible oriented edges and of mutations accounted for.",
     check_specs=[dg.AssetCheckSpec("orderings_are_permutations", asset=ORDERINGS)],
@@ -257,6 +258,7 @@ def trait_orderings(config: DriftConfig, warehouse: WarehouseResource):
         MUTATION_RATES,
         TRANSITIONS,
         ORDERINGS,
+        TRAIT_MUTATIONS,
         FCT_MODEL_EDGES,
         DIM_MODELS,
         DIM_MODEL_FAMILY,

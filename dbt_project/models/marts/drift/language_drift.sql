@@ -50,9 +50,5 @@ select
     parent_n_languages > 0 and child_n_languages > 0 as both_report_languages,
     parent_is_multilingual and child_is_english_only as is_multilingual_to_english_only,
     -- The paper's mutation rate term: Jaccard distance, only where both report languages.
-    case
-        when parent_n_languages > 0 and child_n_languages > 0
-            then 1 - len(list_intersect(parent_languages, child_languages))
-                / len(list_distinct(list_concat(parent_languages, child_languages)))
-    end as language_mutation
+    {{ jaccard_distance('parent_languages', 'child_languages') }} as language_mutation
 from paired
