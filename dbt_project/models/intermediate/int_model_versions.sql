@@ -51,125 +51,103 @@ versions as (
 
 ),
 
-license_aliases as (
+-- Each version's lists are computed on its own row (no unnest and regrouping of every tag), as
+-- in int_model_traits.
+declared as (
 
-    select alias, license from {{ ref('license_aliases') }}
-
-),
-
--- unnest in the select list: DuckDB 2.0 ran a lateral unnest (`from t, unnest(...)`) about
--- ten times slower, grouping by the whole list to join its elements back.
-version_tags as (
-
-    select model_oid, version_key, unnest(tags) as tag
+    select
+        versions.*,
+        lookups.license_aliases,
+        list_concat(
+            list_transform(
+                list_filter(tags, lambda tag: starts_with(tag, 'license:')),
+                lambda tag: substr(tag, length('license:') + 1)
+            ),
+            {{ json_string_list('card_license') }}
+        ) as declared_licenses,
+        -- every parent the version declares, with the relation each declaration gives
+        list_filter(
+            list_concat(
+                list_transform(
+                    list_filter(tags, lambda tag: starts_with(tag, 'base_model:')),
+                    lambda tag: {
+                        'parent_id': trim(case
+                            when regexp_matches(tag, '^base_model:(finetune|adapter|quantized|merge):')
+                                then regexp_extract(tag, '^base_model:[a-z]+:(.*)$', 1)
+                            else substr(tag, length('base_model:') + 1)
+                        end),
+                        'relation': nullif(
+                            regexp_extract(tag, '^base_model:(finetune|adapter|quantized|merge):', 1), ''
+                        )
+                    }
+                ),
+                list_transform(
+                    {{ json_string_list('card_base_model') }},
+                    lambda parent: {
+                        'parent_id': parent,
+                        'relation': case
+                            when card_base_model_relation in ('finetune', 'adapter', 'quantized', 'merge')
+                                then card_base_model_relation
+                        end
+                    }
+                )
+            ),
+            lambda declaration: declaration.parent_id <> ''
+        ) as declarations
     from versions
+    cross join (
+        select map_from_entries(list((alias, license))) as license_aliases
+        from {{ ref('license_aliases') }}
+    ) as lookups
 
 ),
 
-license_mentions as (
-
-    select model_oid, version_key, substr(tag, strpos(tag, ':') + 1) as value
-    from version_tags
-    where starts_with(tag, 'license:')
-
-    union all
-
-    select model_oid, version_key, unnest({{ json_string_list('card_license') }}) as value
-    from versions
-
-),
-
-licenses as (
+-- One edge per declared parent, its relation the highest by the paper's precedence among the
+-- declarations naming it (null when none types it).
+edged as (
 
     select
-        mentions.model_oid,
-        mentions.version_key,
-        list_sort(list_distinct(list(
-            coalesce(license_aliases.license, lower(trim(mentions.value)))
-        ) filter (where coalesce(license_aliases.license, lower(trim(mentions.value))) <> '')))
-            as licenses
-    from license_mentions as mentions
-    left join license_aliases on license_aliases.alias = lower(trim(mentions.value))
-    group by mentions.model_oid, mentions.version_key
-
-),
-
-declarations as (
-
-    select
-        model_oid,
-        version_key,
-        trim(case
-            when regexp_matches(tag, '^base_model:(finetune|adapter|quantized|merge):')
-                then regexp_extract(tag, '^base_model:[a-z]+:(.*)$', 1)
-            else substr(tag, length('base_model:') + 1)
-        end) as parent_id,
-        nullif(regexp_extract(tag, '^base_model:(finetune|adapter|quantized|merge):', 1), '')
-            as relation
-    from version_tags
-    where starts_with(tag, 'base_model:')
-
-    union all
-
-    select
-        model_oid,
-        version_key,
-        unnest({{ json_string_list('card_base_model') }}),
-        case
-            when card_base_model_relation in ('finetune', 'adapter', 'quantized', 'merge')
-                then card_base_model_relation
-        end
-    from versions
-
-),
-
-edges as (
-
-    select
-        model_oid,
-        version_key,
-        parent_id,
-        arg_max(relation, {{ relation_precedence('relation') }})
-            filter (where relation is not null) as relation
-    from declarations
-    where parent_id <> ''
-    group by model_oid, version_key, parent_id
-
-),
-
-edge_lists as (
-
-    select
-        model_oid,
-        version_key,
-        list({'parent_id': parent_id, 'relation': relation} order by parent_id) as edges
-    from edges
-    group by model_oid, version_key
+        *,
+        list_transform(
+            list_sort(list_distinct(list_transform(declarations, lambda declaration: declaration.parent_id))),
+            lambda parent: {
+                'parent_id': parent,
+                'relation': case list_max(list_transform(
+                        list_filter(declarations, lambda declaration: declaration.parent_id = parent),
+                        lambda declaration: {{ relation_precedence('declaration.relation') }}
+                    ))
+                    when 4 then 'merge'
+                    when 3 then 'adapter'
+                    when 2 then 'quantized'
+                    when 1 then 'finetune'
+                end
+            }
+        ) as edges
+    from declared
 
 )
 
 select
-    versions.model_oid,
-    versions.version_key,
-    versions.model_id as version_model_id,
-    versions.sha,
-    versions.last_modified,
-    versions.observed_at,
-    coalesce(licenses.licenses, []::varchar[]) as licenses,
-    list_sort(versions.tags) as tags,
-    versions.pipeline_tag,
-    versions.library_name,
-    versions.gated,
-    coalesce(edge_lists.edges, []) as edges,
-    coalesce(
-        list_sort(list_filter(
-            list_transform(edge_lists.edges, lambda edge: edge.parent_id),
-            lambda parent: parent <> versions.model_id
-        )),
-        []::varchar[]
-    ) as base_models
-from versions
-left join licenses
-    on licenses.model_oid = versions.model_oid and licenses.version_key = versions.version_key
-left join edge_lists
-    on edge_lists.model_oid = versions.model_oid and edge_lists.version_key = versions.version_key
+    model_oid,
+    version_key,
+    model_id as version_model_id,
+    sha,
+    last_modified,
+    observed_at,
+    list_sort(list_distinct(list_filter(
+        list_transform(
+            declared_licenses,
+            lambda value: coalesce(license_aliases[lower(trim(value))], lower(trim(value)))
+        ),
+        lambda license: license <> ''
+    ))) as licenses,
+    list_sort(tags) as tags,
+    pipeline_tag,
+    library_name,
+    gated,
+    edges,
+    list_sort(list_filter(
+        list_transform(edges, lambda edge: edge.parent_id),
+        lambda parent: parent <> model_id
+    )) as base_models
+from edged
