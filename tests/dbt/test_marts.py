@@ -350,9 +350,9 @@ def test_incremental_build_equals_full_refresh(synthetic_warehouse, tmp_path, db
 
 
 def test_marts_that_missed_builds_catch_up(synthetic_warehouse, tmp_path, dbt_target):
-    """The change-feed consumers (dim_models, model_license_compliance, the drift marts)
-    catch up with what their producers changed in builds they missed, and with a changed
-    licence seed: afterwards the warehouse equals a full refresh."""
+    """The change-feed consumers (dim_models, dim_model_family, model_license_compliance, the
+    drift marts) catch up with what their producers changed in builds they missed, and with
+    a changed licence seed: afterwards the warehouse equals a full refresh."""
     warehouse = copy_warehouse(synthetic_warehouse, tmp_path / "missed.duckdb")
     _apply_delta(warehouse)
     producers = ("run", "--select", "+int_model_tree_counts", "+fct_model_edges")
@@ -372,6 +372,7 @@ def test_marts_that_missed_builds_catch_up(synthetic_warehouse, tmp_path, dbt_ta
     )
     assert set(waiting) == {
         "dim_models",
+        "dim_model_family",
         "model_license_compliance",
         "license_drift",
         "language_drift",

@@ -10,11 +10,13 @@
 --   * primary-parent cycles are broken at their smallest model id, which becomes the root
 --     (flagged, with the dropped parent kept in cycle_broken_parent_id).
 -- Each model's row depends only on its chain of primary parents, so an incremental run
--- recomputes the subtrees below models whose parents or flags changed and nothing else.
+-- recomputes the subtrees below models whose edges changed (the change feed of
+-- fct_model_edges) or that are new, and nothing else.
 {{ config(
     materialized='incremental',
     unique_key='model_id',
     incremental_strategy='delete+insert',
+    meta={'change_feed_from': ['fct_model_edges']},
     post_hook=[
         "{{ delete_unmatched(ref('int_model_traits'), 'current.model_id = kept.model_id') }}",
     ],
@@ -44,9 +46,8 @@ edges as (
 
 ),
 
-lineage as (
-
-    select
+{#- Each model's candidate parent, parent counts and flags, from its edges. -#}
+{% set lineage_columns %}
         models.model_id,
         -- the first candidate by precedence, then parent id (arg_min_null: an untyped
         -- relation is null); an ordered list of every model's parents took twice as long
@@ -60,29 +61,43 @@ lineage as (
             as is_merge_child,
         coalesce(bool_or(not edges.parent_in_hub), false) as has_missing_parent,
         coalesce(bool_or(edges.is_self_loop), false) as has_self_loop
+{% endset %}
+
+{% if is_incremental() %}
+-- Models whose edges changed since the stored tree was built, and new models.
+seeds as (
+
+    select model_id from models
+    where {{ fed_change('fct_model_edges', 'models.model_id') }}
+
+    union
+
+    select models.model_id from models
+    anti join {{ this }} as stored on stored.model_id = models.model_id
+
+),
+
+seed_lineage as (
+
+    select {{ lineage_columns }}
     from models
     left join edges on edges.child_id = models.model_id
+    where models.model_id in (select model_id from seeds)
     group by models.model_id
 
 ),
 
-{% if is_incremental() %}
--- Models that are new or whose parents or flags changed since the stored tree was built.
-seeds as (
+-- The new primary-parent forest as far as the walk below needs it: the seeds' new candidate
+-- parents, every other model's stored one (its edges did not change).
+forest as (
 
-    select lineage.model_id
-    from lineage
-    left join {{ this }} as stored on stored.model_id = lineage.model_id
-    where stored.model_id is null
-       or coalesce(stored.primary_parent_id, stored.cycle_broken_parent_id)
-            is distinct from lineage.candidate_parent_id
-       or (stored.cycle_broken_parent_id is null
-           and stored.primary_relation is distinct from lineage.candidate_relation)
-       or stored.n_parents <> lineage.n_parents
-       or stored.n_non_merge_parents <> lineage.n_non_merge_parents
-       or stored.is_merge_child <> lineage.is_merge_child
-       or stored.has_missing_parent <> lineage.has_missing_parent
-       or stored.has_self_loop <> lineage.has_self_loop
+    select model_id, candidate_parent_id from seed_lineage
+
+    union all
+
+    select model_id, coalesce(primary_parent_id, cycle_broken_parent_id)
+    from {{ this }}
+    where model_id not in (select model_id from seeds)
 
 ),
 
@@ -93,23 +108,28 @@ affected_ids (model_id) as (
 
     union
 
-    select lineage.model_id
+    select forest.model_id
     from affected_ids
-    inner join lineage on lineage.candidate_parent_id = affected_ids.model_id
+    inner join forest on forest.candidate_parent_id = affected_ids.model_id
 
 ),
 
 affected as (
 
-    select lineage.*
-    from lineage
-    inner join affected_ids on affected_ids.model_id = lineage.model_id
+    select {{ lineage_columns }}
+    from models
+    left join edges on edges.child_id = models.model_id
+    where models.model_id in (select model_id from affected_ids)
+    group by models.model_id
 
 ),
 {% else %}
 affected as (
 
-    select * from lineage
+    select {{ lineage_columns }}
+    from models
+    left join edges on edges.child_id = models.model_id
+    group by models.model_id
 
 ),
 {% endif %}
