@@ -141,6 +141,13 @@ class Watcher:
         ordered = sorted(records, key=lambda record: record.create_timestamp)
         return [record.dagster_run for record in ordered]
 
+    def runs_updated_since(self, moment: float) -> list[dg.DagsterRun]:
+        """Runs created, or whose status changed (a start, an end), since `moment`."""
+        records = self.instance.get_run_records(
+            filters=dg.RunsFilter(updated_after=datetime.fromtimestamp(moment, UTC))
+        )
+        return [record.dagster_run for record in records]
+
     def active_runs(self) -> list[dg.DagsterRun]:
         return list(self.instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES)))
 
@@ -192,11 +199,11 @@ def wait_until(done, watcher: Watcher, daemon: Daemon, since: float, timeout: fl
 
 
 def settled(watcher: Watcher, quiet_seconds: float) -> bool:
-    """No run active, and none started in the last `quiet_seconds` (the sensors have ticked)."""
+    """No run active, and none started or ended in the last `quiet_seconds`: the sensors have
+    ticked since the last run ended (a tick that raced that end may have launched one more)."""
     if watcher.active_runs():
         return False
-    recent = watcher.runs_since(time.time() - quiet_seconds)
-    return not recent
+    return not watcher.runs_updated_since(time.time() - quiet_seconds)
 
 
 def main(argv: list[str] | None = None) -> int:
