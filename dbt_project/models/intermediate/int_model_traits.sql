@@ -38,8 +38,7 @@ with changed_models as (
 lookups as (
 
     select
-        (select map_from_entries(list((alias, license))) from {{ ref('license_aliases') }})
-            as license_aliases,
+        {{ license_alias_map() }} as license_aliases,
         (select coalesce(list(language_code), []) from {{ ref('iso_639_1_languages') }})
             as iso_codes
 
@@ -52,13 +51,6 @@ mentions as (
         changed_models.*,
         lookups.license_aliases,
         lookups.iso_codes,
-        list_concat(
-            list_transform(
-                list_filter(tags, lambda tag: starts_with(tag, 'license:')),
-                lambda tag: substr(tag, length('license:') + 1)
-            ),
-            {{ json_string_list('card_license') }}
-        ) as declared_licenses,
         list_transform(
             list_filter(tags, lambda tag: length(tag) = 2), lambda tag: lower(tag)
         ) as two_letter_tags,
@@ -79,13 +71,7 @@ select
     likes,
     pipeline_tag,
     library_name,
-    list_sort(list_distinct(list_filter(
-        list_transform(
-            declared_licenses,
-            lambda value: coalesce(license_aliases[lower(trim(value))], lower(trim(value)))
-        ),
-        lambda license: license <> ''
-    ))) as licenses,
+    {{ normalised_licenses('tags', 'card_license', 'license_aliases') }} as licenses,
     list_sort(list_distinct(
         list_filter(two_letter_tags, lambda code: list_contains(iso_codes, code))
     )) as languages,
@@ -95,18 +81,9 @@ select
     ))) as other_language_codes,
     list_contains(tags, 'multilingual') or list_contains(card_languages, 'multilingual')
         as is_multilingual,
-    list_sort(list_distinct(list_transform(
-        list_filter(tags, lambda tag: starts_with(tag, 'dataset:')),
-        lambda tag: substr(tag, length('dataset:') + 1)
-    ))) as datasets,
-    list_sort(list_distinct(list_transform(
-        list_filter(tags, lambda tag: starts_with(tag, 'arxiv:')),
-        lambda tag: substr(tag, length('arxiv:') + 1)
-    ))) as arxiv_ids,
-    list_sort(list_distinct(list_transform(
-        list_filter(tags, lambda tag: starts_with(tag, 'region:')),
-        lambda tag: substr(tag, length('region:') + 1)
-    ))) as regions,
+    list_sort(list_distinct({{ tag_values('tags', 'dataset:') }})) as datasets,
+    list_sort(list_distinct({{ tag_values('tags', 'arxiv:') }})) as arxiv_ids,
+    list_sort(list_distinct({{ tag_values('tags', 'region:') }})) as regions,
     list_sort(list_distinct(list_filter(tags, lambda tag: starts_with(tag, 'base_model:'))))
         as lineage_tags,
     list_sort(list_distinct({{ json_string_list('card_base_model') }})) as card_base_models,

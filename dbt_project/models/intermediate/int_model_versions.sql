@@ -58,13 +58,6 @@ declared as (
     select
         versions.*,
         lookups.license_aliases,
-        list_concat(
-            list_transform(
-                list_filter(tags, lambda tag: starts_with(tag, 'license:')),
-                lambda tag: substr(tag, length('license:') + 1)
-            ),
-            {{ json_string_list('card_license') }}
-        ) as declared_licenses,
         -- every parent the version declares, with the relation each declaration gives
         list_filter(
             list_concat(
@@ -95,10 +88,7 @@ declared as (
             lambda declaration: declaration.parent_id <> ''
         ) as declarations
     from versions
-    cross join (
-        select map_from_entries(list((alias, license))) as license_aliases
-        from {{ ref('license_aliases') }}
-    ) as lookups
+    cross join (select {{ license_alias_map() }} as license_aliases) as lookups
 
 ),
 
@@ -134,13 +124,7 @@ select
     sha,
     last_modified,
     observed_at,
-    list_sort(list_distinct(list_filter(
-        list_transform(
-            declared_licenses,
-            lambda value: coalesce(license_aliases[lower(trim(value))], lower(trim(value)))
-        ),
-        lambda license: license <> ''
-    ))) as licenses,
+    {{ normalised_licenses('tags', 'card_license', 'license_aliases') }} as licenses,
     list_sort(tags) as tags,
     pipeline_tag,
     library_name,
