@@ -6,6 +6,11 @@
     misses builds (it failed, was skipped or not selected) finds every change waiting, which
     dbt_changed_keys (kept for one build) cannot promise.
 
+    A producer with `meta: {feed_key: <column>}` feeds hash(<column>) instead of its
+    unique_key: of the rows its build writes (the batch) and of the rows it deletes
+    (delete_and_record). It must delete, in a pre-hook, the rows it is about to replace, so
+    their old values are fed too (int_family_members feeds the families a member left).
+
     Seeds change only by a new release of the project and are rebuilt on every `dbt build`:
     a consumer compares a fingerprint of the seeds it reads with the one it last saw
     (intermediate.dbt_input_fingerprints) and recomputes everything when it differs. -#}
@@ -24,17 +29,42 @@
     {{- return(consumers) -}}
 {%- endmacro %}
 
-{#- Queue this model's changed keys (the ones not queued yet) for each consumer. -#}
-{% macro feed_changed_keys() -%}
+{#- The column this model feeds its consumers (meta feed_key), or none: its unique_key. -#}
+{% macro feed_key() -%}
+    {{- return((config.get('meta') or {}).get('feed_key')) -}}
+{%- endmacro %}
+
+{#- Queue the hashes `key_hashes_sql` selects (as key_hash), the ones not queued yet, for
+    each consumer. -#}
+{% macro queue_for_consumers(key_hashes_sql) -%}
     {%- for consumer in feed_consumers() %}
     insert into intermediate.dbt_change_feed
-    select distinct '{{ consumer }}', model_name, key_hash from intermediate.dbt_changed_keys
-    where model_name = '{{ this.identifier }}'
+    select distinct '{{ consumer }}', '{{ this.identifier }}', key_hash from ({{ key_hashes_sql }})
     except
     select consumer_name, producer_name, key_hash from intermediate.dbt_change_feed
     where consumer_name = '{{ consumer }}' and producer_name = '{{ this.identifier }}';
     {%- endfor %}
     select 1
+{%- endmacro %}
+
+{#- Queue this model's changed keys for its consumers; a model with a feed_key feeds its
+    values instead (feed_values). -#}
+{% macro feed_changed_keys() -%}
+    {%- if feed_key() -%}
+        select 1
+    {%- else -%}
+        {{ queue_for_consumers("select key_hash from intermediate.dbt_changed_keys where model_name = '" ~ this.identifier ~ "'") }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Queue hash(feed_key) of the rows of `rows_sql` for this model's consumers; nothing for a
+    model without a feed_key. -#}
+{% macro feed_values(rows_sql) -%}
+    {%- if feed_key() -%}
+        {{ queue_for_consumers('select hash(fed_rows.' ~ feed_key() ~ ') as key_hash from ' ~ rows_sql ~ ' as fed_rows') }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
 {%- endmacro %}
 
 {#- This model is built whole: each consumer must read all of it (a null key). -#}

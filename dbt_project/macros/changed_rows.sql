@@ -134,6 +134,7 @@
         select distinct '{{ this.identifier }}', {{ changed_key_hash('batch', config.get('unique_key')) }}
         from {{ batch }} as batch;
         {{ pass_on_changed_keys() }};
+        {{ feed_values(batch) }};
     {%- endif %}
     {{ empty_change_feed() }}
 {%- endmacro %}
@@ -145,12 +146,18 @@
 {% macro delete_and_record(where_sql) -%}
     {%- set found = this.identifier ~ '__deleted_rows' -%}
     create or replace temporary table {{ found }} as
-    select kept.rowid as row_id, {{ changed_key_hash('kept', config.get('unique_key')) }} as key_hash
+    select
+        kept.rowid as row_id,
+        {{ changed_key_hash('kept', config.get('unique_key')) }} as key_hash
+        {%- if feed_key() %},
+        kept.{{ feed_key() }}
+        {%- endif %}
     from {{ this }} as kept
     where {{ where_sql }};
     insert into intermediate.dbt_changed_keys
     select '{{ this.identifier }}', key_hash from {{ found }};
     {{ pass_on_changed_keys() }};
+    {{ feed_values(found) }};
     delete from {{ this }} where rowid in (select row_id from {{ found }});
     drop table {{ found }}
 {%- endmacro %}

@@ -350,19 +350,24 @@ def test_incremental_build_equals_full_refresh(synthetic_warehouse, tmp_path, db
 
 
 def test_marts_that_missed_builds_catch_up(synthetic_warehouse, tmp_path, dbt_target):
-    """The change-feed consumers (dim_models, dim_model_family, model_license_compliance, the
-    drift marts) catch up with what their producers changed in builds they missed, and with
+    """The change-feed consumers (dim_models, model_license_compliance, the drift and the
+    family marts) catch up with what their producers changed in builds they missed, and with
     a changed licence seed: afterwards the warehouse equals a full refresh."""
     warehouse = copy_warehouse(synthetic_warehouse, tmp_path / "missed.duckdb")
     _apply_delta(warehouse)
-    producers = ("run", "--select", "+int_model_tree_counts", "+fct_model_edges")
+    producers = (
+        "run",
+        "--select",
+        *("+int_model_tree_counts", "+fct_model_edges", "+int_family_members"),
+    )
     run_dbt(warehouse, dbt_target, *producers)
     # A second producers-only build finds nothing new: its own changed keys are empty now.
     run_dbt(warehouse, dbt_target, *producers)
     assert query(
         warehouse,
         "select count(*) from intermediate.dbt_changed_keys "
-        "where model_name in ('fct_model_edges', 'fct_model_lineage', 'int_model_tree_counts')",
+        "where model_name in ('fct_model_edges', 'fct_model_lineage', 'int_model_tree_counts', "
+        "'int_family_members')",
     ) == [(0,)]
     waiting = dict(
         query(
@@ -372,8 +377,10 @@ def test_marts_that_missed_builds_catch_up(synthetic_warehouse, tmp_path, dbt_ta
     )
     assert set(waiting) == {
         "dim_models",
-        "dim_model_family",
         "model_license_compliance",
+        "family_stats",
+        "family_growth_monthly",
+        "family_license_compliance",
         "license_drift",
         "language_drift",
         "card_drift",
@@ -385,7 +392,7 @@ def test_marts_that_missed_builds_catch_up(synthetic_warehouse, tmp_path, dbt_ta
     run_dbt(full, dbt_target, "run", "--full-refresh")
 
     differences = _differences(warehouse, full)
-    assert "marts.license_drift" in differences and "marts.dim_models" in differences
+    assert {"marts.license_drift", "marts.dim_models", "marts.family_stats"} <= set(differences)
     assert differences == dict.fromkeys(differences, 0)
     assert query(warehouse, "select count(*) from intermediate.dbt_change_feed") == [(0,)]
 

@@ -1,50 +1,22 @@
--- Every model with its family placement and the traits the family marts aggregate, plus a
--- per-family fingerprint: it changes whenever any member's row that family_stats or
--- family_growth_monthly read changes, so those marts rebuild exactly the families it flags.
--- A table, not a view: each family mart and its hooks read it three times per build, and the
--- fingerprint over every model is the costly part.
-{{ config(materialized='table') }}
+-- Every model with its family placement and the traits the family marts aggregate.
+-- Incremental by the change feeds of dim_model_family and int_model_traits: a build rewrites
+-- the members whose row changed, and feeds the family marts the roots those members left
+-- (the pre-hook, while their old rows are still there) and joined (meta feed_key), so each
+-- family mart rebuilds exactly the families that changed.
+{{ config(
+    materialized='incremental',
+    unique_key='model_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    meta={'change_feed_from': ['dim_model_family', 'int_model_traits'], 'feed_key': 'family_root_id'},
+    pre_hook=["{{ delete_changed_family_members() }}"],
+) }}
 
-with members as (
-
-    select
-        family.model_id,
-        family.family_root_id,
-        family.depth,
-        family.primary_parent_id,
-        family.primary_relation,
-        family.is_merge_child,
-        family.is_in_cycle,
-        traits.created_at,
-        traits.licenses
-    from {{ ref('dim_model_family') }} as family
-    inner join {{ ref('int_model_traits') }} as traits on traits.model_id = family.model_id
-
-),
-
--- Each family's fingerprint is a group by on the member hashes, joined back: a window over
--- the members' wide rows took 1.6 times as long at 3M models.
-hashed as (
-
-    select
-        *,
-        hash(
-            model_id, depth, primary_parent_id, primary_relation, is_merge_child, is_in_cycle,
-            created_at, licenses
-        ) as member_hash
-    from members
-
-),
-
-fingerprints as (
-
-    select family_root_id, bit_xor(member_hash) as family_fingerprint
-    from hashed
-    group by family_root_id
-
-)
-
-select hashed.* exclude (member_hash), fingerprints.family_fingerprint
-from hashed
-inner join fingerprints
-    on fingerprints.family_root_id is not distinct from hashed.family_root_id
+{% if is_incremental() %}
+-- The pre-hook deleted the stored rows that changed: a candidate still stored is unchanged.
+select new_members.*
+from ({{ family_member_rows(family_member_candidates()) }}) as new_members
+anti join {{ this }} as stored on stored.model_id = new_members.model_id
+{% else %}
+{{ family_member_rows() }}
+{% endif %}

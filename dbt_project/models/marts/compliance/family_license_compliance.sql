@@ -1,14 +1,28 @@
 -- One row per family (dim_model_family): how many members break the licence terms of an
 -- ancestor (model_license_compliance), how many of those only an ancestor further up than
 -- the parent reveals, and the family's most restrictive licence.
+-- Incremental: a build aggregates again the families int_family_members fed (a member
+-- joined, left or moved) and those with a member whose judgement changed
+-- (model_license_compliance's change feed).
+{{ config(
+    materialized='incremental',
+    unique_key='family_root_id',
+    incremental_strategy='delete+insert',
+    meta={'change_feed_from': ['int_family_members', 'model_license_compliance']},
+    pre_hook=["{{ delete_changed_families('model_license_compliance') }}"],
+) }}
+
 with members as (
 
     select
         family.family_root_id,
         compliance.*
-    from {{ ref('dim_model_family') }} as family
+    from {{ ref('int_family_members') }} as family
     inner join {{ ref('model_license_compliance') }} as compliance
         on compliance.model_id = family.model_id
+    {% if is_incremental() %}
+    where family.family_root_id in ({{ changed_families('model_license_compliance') }})
+    {% endif %}
 
 ),
 

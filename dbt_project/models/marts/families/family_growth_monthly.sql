@@ -5,24 +5,16 @@
     materialized='incremental',
     unique_key='family_root_id',
     incremental_strategy='delete+insert',
-    post_hook=[
-        "{{ delete_unmatched(ref('family_stats'), 'current.family_root_id = kept.family_root_id') }}",
-        "{{ save_family_fingerprints() }}",
-    ],
+    meta={'change_feed_from': ['int_family_members']},
+    pre_hook=["{{ delete_changed_families() }}"],
 ) }}
 
 with members as (
 
-    select * from {{ ref('int_family_members') }}
-    where created_at is not null
+    select * from {{ ref('int_family_members') }} as members
+    where members.created_at is not null
     {% if is_incremental() %}
-      and family_root_id in (
-        select distinct current.family_root_id
-        from {{ ref('int_family_members') }} as current
-        left join {{ stored_family_fingerprints() }} as stored
-            on stored.family_root_id = current.family_root_id
-        where stored.family_fingerprint is distinct from current.family_fingerprint
-      )
+      and members.family_root_id in ({{ changed_families() }})
     {% endif %}
 
 ),

@@ -1,28 +1,19 @@
 -- One row per family (a tree of the no-merge lineage forest, named by its root).
--- Incremental: only families whose member fingerprint changed since the last build (kept in
--- intermediate.dbt_family_fingerprints) are aggregated again.
+-- Incremental: the pre-hook deletes the families int_family_members fed (a member joined,
+-- left or changed) and the build aggregates them again.
 {{ config(
     materialized='incremental',
     unique_key='family_root_id',
     incremental_strategy='delete+insert',
-    post_hook=[
-        "{{ delete_unmatched(ref('dim_model_family'),
-            'current.model_id = kept.family_root_id and current.is_root') }}",
-        "{{ save_family_fingerprints() }}",
-    ],
+    meta={'change_feed_from': ['int_family_members']},
+    pre_hook=["{{ delete_changed_families() }}"],
 ) }}
 
 with members as (
 
-    select * from {{ ref('int_family_members') }}
+    select * from {{ ref('int_family_members') }} as members
     {% if is_incremental() %}
-    where family_root_id in (
-        select distinct current.family_root_id
-        from {{ ref('int_family_members') }} as current
-        left join {{ stored_family_fingerprints() }} as stored
-            on stored.family_root_id = current.family_root_id
-        where stored.family_fingerprint is distinct from current.family_fingerprint
-    )
+    where members.family_root_id in ({{ changed_families() }})
     {% endif %}
 
 ),

@@ -16,19 +16,10 @@
     ],
 ) }}
 
-with cards as (
-
-    select * from {{ ref('stg_hub__model_cards') }}
-
-),
-
-tree as (
-
-    select * from {{ ref('int_model_tree_counts') }}
-
-),
-
-changed_models as (
+-- Incrementally, the few changed models are materialized first and the other inputs filtered
+-- by their ids: DuckDB did not push the joins into the card view's joins or the licence
+-- view's grouping (1.9 -> 1.2 s after a 300-model delta at 3M).
+with changed_models as {% if is_incremental() %}materialized {% endif %}(
 
     select traits.*
     from {{ ref('int_model_traits') }} as traits
@@ -41,6 +32,33 @@ changed_models as (
        )
        or {{ fed_change('int_model_tree_counts', 'traits.model_id') }}
        or {{ inputs_changed(license_seeds()) }}
+    {% endif %}
+
+),
+
+cards as (
+
+    select * from {{ ref('stg_hub__model_cards') }}
+    {% if is_incremental() %}
+    where model_oid in (select model_oid from changed_models)
+    {% endif %}
+
+),
+
+tree as (
+
+    select * from {{ ref('int_model_tree_counts') }}
+    {% if is_incremental() %}
+    where model_id in (select model_id from changed_models)
+    {% endif %}
+
+),
+
+license as (
+
+    select * from {{ ref('int_model_license_category') }}
+    {% if is_incremental() %}
+    where model_id in (select model_id from changed_models)
     {% endif %}
 
 ),
@@ -105,7 +123,7 @@ select
 from changed_models
 inner join card_features on card_features.model_oid = changed_models.model_oid
 inner join tree on tree.model_id = changed_models.model_id
-left join {{ ref('int_model_license_category') }} as license
+left join license
     on license.model_id = changed_models.model_id
 left join {{ ref('license_category_ranks') }} as ranks
     on ranks.license_category = license.license_category
