@@ -106,6 +106,18 @@ edges as (
     group by parent_id, child_id
 
 )
+,
+
+-- the models at either end of an edge being written: incrementally a few hundred, so the
+-- joins below do not build hash tables over every model
+edge_models as (
+
+    select * from models
+    {% if is_incremental() %}
+    where model_id in (select child_id from edges union select parent_id from edges)
+    {% endif %}
+
+)
 
 select
     edges.parent_id,
@@ -131,5 +143,5 @@ select
     date_diff('second', parents.created_at, children.created_at) / 86400.0
         as created_days_change
 from edges
-inner join models as children on children.model_id = edges.child_id
-left join models as parents on parents.model_id = edges.parent_id
+inner join edge_models as children on children.model_id = edges.child_id
+left join edge_models as parents on parents.model_id = edges.parent_id
