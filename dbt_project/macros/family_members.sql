@@ -20,13 +20,6 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- A hash of a member row's columns, `alias` naming the row. -#}
-{% macro family_member_hash(alias) -%}
-    hash({{ alias }}.model_id, {{ alias }}.family_root_id, {{ alias }}.depth,
-         {{ alias }}.primary_parent_id, {{ alias }}.primary_relation, {{ alias }}.is_merge_child,
-         {{ alias }}.is_in_cycle, {{ alias }}.created_at, {{ alias }}.licenses)
-{%- endmacro %}
-
 {#- The models whose member row may have changed since the last build: dim_model_family fed
     them (placed again, or gone) or int_model_traits did (their traits were parsed again). -#}
 {% macro family_member_candidates() -%}
@@ -43,8 +36,9 @@
     {%- set changed -%}
         ({{ fed_change('dim_model_family', 'kept.model_id') }}
          or kept.model_id in ({{ family_member_candidates() }}))
-        and {{ family_member_hash('kept') }} not in (
-            select {{ family_member_hash('new_members') }}
+        -- a whole-row hash: the stored rows have the columns of family_member_rows
+        and hash(kept) not in (
+            select hash(new_members)
             from ({{ family_member_rows(family_member_candidates()) }}) as new_members)
     {%- endset -%}
     {{ delete_if_incremental(changed) }}
