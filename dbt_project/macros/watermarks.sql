@@ -18,17 +18,27 @@
 {%- endmacro %}
 
 {#- The watermark of the model being built (of one of its input clocks, when `clock` names
-    one): a SQL expression, never null. On a full build (or when the bookkeeping row is
-    missing) it is -infinity, so every row counts as changed. -#}
+    one): a timestamp literal, never null. On a full build (or when the bookkeeping row is
+    missing) it is -infinity, so every row counts as changed.
+    It is read when the model is compiled, just before it runs: only this model's post-hook
+    writes it. A literal, not a subquery, lets DuckDB skip row groups by their min/max and
+    see that few rows pass; with a subquery it planned the changed keys as millions of rows
+    and hashed whole 3M-row tables to join them (model_lifecycle 1.06 -> 0.22 s at 3M). -#}
 {% macro watermark(clock=none) -%}
+    {%- set stored = none -%}
     {%- if is_incremental() -%}
-        coalesce(
-            (select watermark from intermediate.dbt_watermarks
-             where model_name = '{{ watermark_key(clock) }}'),
-            '-infinity'::timestamp
-        )
-    {%- else -%}
+        {%- set found = run_query(
+            "select strftime(watermark, '%Y-%m-%d %H:%M:%S.%f') from intermediate.dbt_watermarks"
+            ~ " where model_name = '" ~ watermark_key(clock) ~ "' and watermark is not null"
+        ) -%}
+        {%- if found.rows | length > 0 -%}
+            {%- set stored = found.rows[0][0] -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if stored is none -%}
         '-infinity'::timestamp
+    {%- else -%}
+        '{{ stored }}'::timestamp
     {%- endif -%}
 {%- endmacro %}
 
