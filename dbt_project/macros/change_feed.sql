@@ -78,14 +78,26 @@
 {%- endmacro %}
 
 {#- A condition true when `producer` changed the row keyed by `key_sql` (its unique_key
-    value) since this model's last build, or was built whole since then. -#}
+    value) since this model's last build, or was built whole since then. Whether it was
+    built whole is read when the model compiles (only this model's build empties its queue):
+    `true`, or a semi-join DuckDB can plan as small, which an `exists (...) or` hid from it
+    (dim_model_family 1.13 -> 0.84 s after a 300-model delta at 3M). -#}
 {% macro fed_change(producer, key_sql) -%}
-    (exists (select 1 from intermediate.dbt_change_feed
-             where consumer_name = '{{ this.identifier }}' and producer_name = '{{ producer }}'
-               and key_hash is null)
-     or hash({{ key_sql }}) in (
+    {%- set built_whole = false -%}
+    {%- if execute -%}
+        {%- set built_whole = run_query(
+            "select count(*) > 0 from intermediate.dbt_change_feed
+             where consumer_name = '" ~ this.identifier ~ "' and producer_name = '" ~ producer ~ "'
+               and key_hash is null"
+        ).columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if built_whole -%}
+        true
+    {%- else -%}
+        (hash({{ key_sql }}) in (
             select key_hash from intermediate.dbt_change_feed
             where consumer_name = '{{ this.identifier }}' and producer_name = '{{ producer }}'))
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Project post-hook part: a consumer has read its queue. -#}
@@ -102,11 +114,17 @@
     hash([{% for relation in relations %}(select bit_xor(hash(seed_row)) from {{ relation }} as seed_row){{ ', ' if not loop.last }}{% endfor %}])
 {%- endmacro %}
 
-{#- True when `relations` changed since this model's last build (always on a full build). -#}
+{#- True when `relations` changed since this model's last build (always on a full build): a
+    literal, computed when the model compiles (after the seeds were built), so a filter
+    `changed_at > ... or inputs_changed(...)` still reaches the scan. -#}
 {% macro inputs_changed(relations) -%}
     {%- if is_incremental() -%}
-        ((select fingerprint from intermediate.dbt_input_fingerprints
-          where model_name = '{{ this.identifier }}') is distinct from {{ rows_fingerprint(relations) }})
+        {%- set found = run_query(
+            "select (select fingerprint from intermediate.dbt_input_fingerprints
+                     where model_name = '" ~ this.identifier ~ "') is distinct from "
+            ~ rows_fingerprint(relations)
+        ) -%}
+        {{- 'true' if found.columns[0].values()[0] else 'false' -}}
     {%- else -%}
         true
     {%- endif -%}

@@ -6,6 +6,13 @@
     that was not built in this invocation (`dbt test` alone), or any other model, the
     condition is absent and tests read whole tables.
 
+    The rows an incremental build wrote are also copied to dbt_changed_rows.<model> (when
+    there are at most changed_rows_copy_limit() of them; dropped at the end of the
+    invocation). Tests that look
+    at one row at a time read that copy, and `unique` tests take the values to count from it:
+    each test otherwise scanned the whole 3M-row table for the few rows to check (about
+    45 ms a test at 3M models, whatever the filter).
+
     The same keys are also added to intermediate.dbt_publish_log, which keeps them until the
     next publish (ingestion/publish.py): it copies the last published build and rewrites only
     the logged rows. A table model, or an incremental one built whole, logs a null key (the
@@ -14,6 +21,7 @@
     in the model's own transaction, so a model is never committed without its log. -#}
 
 {% macro create_changed_rows_tables() -%}
+    create schema if not exists dbt_changed_rows;
     create table if not exists intermediate.dbt_changed_keys (
         model_name varchar not null,
         key_hash ubigint not null
@@ -98,6 +106,7 @@
             {%- if columns %} [{% for column in columns %}'{{ column }}'{{ ', ' if not loop.last }}{% endfor %}]{% else %} null{% endif %});
         {% if materialized == 'incremental' -%}
         delete from intermediate.dbt_changed_keys where model_name = '{{ this.identifier }}';
+        drop table if exists dbt_changed_rows."{{ this.identifier }}";
         {% endif -%}
         {% if materialized == 'incremental' and is_incremental() -%}
         insert or replace into intermediate.dbt_incremental_builds
@@ -130,9 +139,13 @@
         {%- set batch = found.columns[0].values()[0] if found.rows | length else none -%}
     {%- endif -%}
     {%- if batch -%}
+        {%- set batch_rows = run_query('select count(*) from ' ~ batch).columns[0].values()[0] -%}
         insert into intermediate.dbt_changed_keys
         select distinct '{{ this.identifier }}', {{ changed_key_hash('batch', config.get('unique_key')) }}
         from {{ batch }} as batch;
+        {% if batch_rows <= changed_rows_copy_limit() -%}
+        create table dbt_changed_rows."{{ this.identifier }}" as select * from {{ batch }};
+        {% endif -%}
         {{ pass_on_changed_keys() }};
         {{ feed_values(batch) }};
     {%- endif %}
@@ -172,6 +185,36 @@
     select model_name, key_hash from intermediate.dbt_publish_log
     where model_name = '{{ this.identifier }}';
     {{ feed_changed_keys() }}
+{%- endmacro %}
+
+{#- The largest batch copied to dbt_changed_rows: a test reads a bigger one no faster than
+    the table itself, and copying it costs. -#}
+{% macro changed_rows_copy_limit() -%}
+    {{- return(100000) -}}
+{%- endmacro %}
+
+{#- The copy of the rows the incremental build of `relation` in this invocation wrote
+    (dbt_changed_rows.<model>), or none: not an incremental model, not built incrementally
+    in this invocation, a full refresh or a batch too big to copy. Looked up when the test
+    is compiled, right after the model ran. -#}
+{% macro changed_rows_copy(relation) -%}
+    {%- set node = incremental_node_of(relation) -%}
+    {%- if node is none or flags.FULL_REFRESH -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set name = node.alias or node.name -%}
+    {%- set found = run_query(
+        "select count(*) from duckdb_tables() as copy
+         join intermediate.dbt_incremental_builds as build on build.model_name = copy.table_name
+         where copy.database_name = current_database() and copy.schema_name = 'dbt_changed_rows'
+           and copy.table_name = '" ~ name ~ "' and build.invocation_id = '" ~ invocation_id ~ "'"
+    ) -%}
+    {{- return('dbt_changed_rows."' ~ name ~ '"' if found.columns[0].values()[0] > 0 else none) -}}
+{%- endmacro %}
+
+{#- on-run-end: drop the copies of the changed rows; the next build writes its own. -#}
+{% macro drop_changed_rows_copies() -%}
+    drop schema if exists dbt_changed_rows cascade
 {%- endmacro %}
 
 {#- The incremental model node behind `relation`, or none. -#}
@@ -216,8 +259,8 @@
     {{- return(condition) -}}
 {%- endmacro %}
 
-{#- Generic tests read `get_where_subquery(model)`: dbt's `where` config, and the changed-rows
-    condition for tests that look at one row at a time. `unique`, `unique_combination` and
+{#- Generic tests read `get_where_subquery(model)`: dbt's `where` config, and the copy of the
+    changed rows (or the changed-rows condition) for tests that look at one row at a time. `unique`, `unique_combination` and
     `relationships` compare a row with the whole table, so they get the whole table and apply
     the condition themselves. `offset 0` keeps DuckDB from pushing the test's own predicate
     below the changed-rows filter: it evaluated it on every row of the table first (a list
@@ -227,6 +270,10 @@
     {%- set test_name = (model.test_metadata or {}).get('name') if model is mapping else none -%}
     {%- set changed = none -%}
     {%- if test_name not in ('unique', 'unique_combination', 'relationships') -%}
+        {%- set copy = changed_rows_copy(relation) -%}
+        {%- if copy -%}
+            {{- return('(select * from ' ~ copy ~ ' where ' ~ (where or 'true') ~ ') dbt_subquery') -}}
+        {%- endif -%}
         {%- set changed = changed_rows_condition(relation, 'changed_rows_source') -%}
     {%- endif -%}
     {%- if where or changed -%}

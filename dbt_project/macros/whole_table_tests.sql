@@ -1,13 +1,17 @@
-{#- dbt's `unique` and `relationships` tests, made incremental: a build's changed rows are
-    still compared with the whole table (see changed_rows.sql). On a full build they are
+{#- dbt's `unique` and `relationships` tests, made incremental: a build's changed rows (read
+    from their copy when there is one) are still compared with the whole table (see
+    changed_rows.sql). On a full build they are
     dbt's own tests. -#}
 
 {% macro default__test_unique(model, column_name) -%}
-{%- set changed = changed_rows_condition(model, 'changed_row') %}
+{%- set copy = changed_rows_copy(model) %}
+{%- set changed = none if copy else changed_rows_condition(model, 'changed_row') %}
 select {{ column_name }} as unique_field, count(*) as n_records
 from {{ model }}
 where {{ column_name }} is not null
-{%- if changed %}
+{%- if copy %}
+    and {{ column_name }} in (select {{ column_name }} from {{ copy }})
+{%- elif changed %}
     and {{ column_name }} in (select {{ column_name }} from {{ model }} as changed_row where {{ changed }})
 {%- endif %}
 group by {{ column_name }}

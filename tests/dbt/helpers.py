@@ -36,8 +36,9 @@ PRIMARY_RANK = {"adapter": 1, "quantized": 2, "finetune": 3, None: 4}
 TYPED_TAG = re.compile(r"^base_model:(finetune|adapter|quantized|merge):(.*)$")
 
 
-def run_dbt(warehouse: Path, target: Path, *args: str) -> str:
-    """Run dbt on `warehouse` (artefacts under `target`); fail the test with dbt's output."""
+def run_dbt(warehouse: Path, target: Path, *args: str, project: Path = DBT_PROJECT) -> str:
+    """Run dbt (the `project`, ours by default) on `warehouse` (artefacts under `target`);
+    fail the test with dbt's output."""
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     command = [
@@ -53,7 +54,7 @@ def run_dbt(warehouse: Path, target: Path, *args: str) -> str:
         str(target / "logs"),
     ]
     done = subprocess.run(
-        command, cwd=DBT_PROJECT, env=env, capture_output=True, text=True, check=False
+        command, cwd=project, env=env, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{done.stdout[-6000:]}")

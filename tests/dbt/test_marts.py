@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -16,6 +18,7 @@ from ingestion.importers import import_snapshot
 from ingestion.localhub.server import read_snapshot
 from ingestion.warehouse import connect, copy_warehouse, ensure_raw_schema
 from tests.dbt.helpers import (
+    DBT_PROJECT,
     card_features,
     check_lineage_mart,
     declared_edges,
@@ -474,10 +477,10 @@ def test_incremental_build_recomputes_only_what_the_delta_touches(
     assert 0 < families_recomputed < 50
 
 
-def _failed_tests(warehouse, target, *args: str) -> set[str]:
+def _failed_tests(warehouse, target, *args: str, project: Path = DBT_PROJECT) -> set[str]:
     """Names of the data tests that failed in a dbt invocation expected to fail."""
     with pytest.raises(AssertionError) as failed:
-        run_dbt(warehouse, target, *args)
+        run_dbt(warehouse, target, *args, project=project)
     return set(re.findall(r"Failure in test (\S+)", str(failed.value)))
 
 
@@ -537,6 +540,62 @@ def test_incremental_build_tests_only_the_rows_it_changed(
         "intermediate.int_model_traits group by 1 having count(*) > 1)",
     )[0]
     assert duplicated == sorted([ids[1], ids[2]])
+
+
+PROBED_COLUMN = """      - name: model_id
+        data_type: varchar
+        description: The repo id (`author/name`).
+        data_tests: [unique, not_null]
+"""
+
+
+def test_one_row_tests_of_an_incremental_build_read_the_rows_it_wrote(
+    synthetic_warehouse, tmp_path
+):
+    """A one-row test in an incremental build reads the copy of the rows the build wrote
+    (dbt_changed_rows): a row breaking it fails the build when the build rewrote that row,
+    and is left to the whole-table tests when it did not."""
+    project = tmp_path / "project"
+    shutil.copytree(DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs"))
+    warehouse = copy_warehouse(synthetic_warehouse, tmp_path / "probed.duckdb")
+    probed, other = (
+        m for (m,) in query(warehouse, "select model_id from marts.dim_models order by 1 limit 2")
+    )
+    models_yml = project / "models" / "marts" / "models" / "_models__models.yml"
+    text = models_yml.read_text()
+    assert PROBED_COLUMN in text
+    probed_column = PROBED_COLUMN.replace(
+        "data_tests: [unique, not_null]\n",
+        "data_tests:\n"
+        "          - unique\n"
+        "          - not_null\n"
+        "          - expression_is_true:\n"
+        "              arguments:\n"
+        f"                expression: \"model_id <> '{probed}'\"\n",
+    )
+    models_yml.write_text(text.replace(PROBED_COLUMN, probed_column, 1))
+    target = tmp_path / "target"
+    build = ("build", "--exclude", "stg_hub__models", "source:hub")
+
+    def touch(model_id: str) -> None:
+        with connect(warehouse) as con:
+            con.execute(
+                "update raw.hub_models set changed_at = now()::timestamp where model_id = $id",
+                {"id": model_id},
+            )
+
+    touch(other)
+    assert "ERROR=0" in run_dbt(warehouse, target, *build, project=project)
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    [probe_test] = [r for r in results if f"model_id <> '{probed}'" in (r["compiled_code"] or "")]
+    assert 'from dbt_changed_rows."dim_models"' in probe_test["compiled_code"]
+    touch(probed)
+    failed = _failed_tests(warehouse, target, *build, project=project)
+    assert failed == {probe_test["unique_id"].split(".")[2]}
+    assert query(
+        warehouse,
+        "select count(*) from duckdb_tables() where schema_name = 'dbt_changed_rows'",
+    ) == [(0,)]
 
 
 HAND_MADE = [

@@ -16,7 +16,7 @@
     ],
 ) }}
 
-with edges as (
+with edges as {% if is_incremental() %}materialized {% endif %}(
 
     {{ drift_edges(
         'select model_id from ' ~ ref('int_model_traits')
@@ -26,15 +26,23 @@ with edges as (
 
 ),
 
+-- Incrementally, the traits and licence categories of the edges' two ends only: the
+-- categories view groups every model's licences (1.1 -> 0.36 s after a 300-model delta at 3M).
 traits as (
 
     select model_id, licenses from {{ ref('int_model_traits') }}
+    {% if is_incremental() %}
+    where model_id in (select parent_id from edges union all select child_id from edges)
+    {% endif %}
 
 ),
 
 categories as (
 
     select * from {{ ref('int_model_license_category') }}
+    {% if is_incremental() %}
+    where model_id in (select parent_id from edges union all select child_id from edges)
+    {% endif %}
 
 ),
 

@@ -19,6 +19,7 @@
     meta={'change_feed_from': ['fct_model_edges']},
     post_hook=[
         "{{ delete_unmatched(ref('int_model_traits'), 'current.model_id = kept.model_id') }}",
+        "{{ save_watermark('select max(changed_at) from ' ~ ref('int_model_traits')) }}",
     ],
 ) }}
 
@@ -64,7 +65,9 @@ edges as (
 {% endset %}
 
 {% if is_incremental() %}
--- Models whose edges changed since the stored tree was built, and new models.
+-- Models whose edges changed since the stored tree was built, and new models: those are
+-- among the models whose traits changed since (a new or renamed model's row is written
+-- then), which spares an anti-join of every model with the stored tree (0.9 s at 3M).
 seeds as (
 
     select model_id from models
@@ -72,8 +75,9 @@ seeds as (
 
     union
 
-    select models.model_id from models
-    anti join {{ this }} as stored on stored.model_id = models.model_id
+    select traits.model_id from {{ ref('int_model_traits') }} as traits
+    anti join {{ this }} as stored on stored.model_id = traits.model_id
+    where traits.changed_at > {{ watermark() }}
 
 ),
 
