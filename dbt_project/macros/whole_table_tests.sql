@@ -1,7 +1,6 @@
 {#- dbt's `unique` and `relationships` tests, made incremental: a build's changed rows (read
     from their copy when there is one) are still compared with the whole table (see
-    changed_rows.sql). On a full build they are
-    dbt's own tests. -#}
+    changed_rows.sql). On a full build they are dbt's own tests. -#}
 
 {% macro default__test_unique(model, column_name) -%}
 {%- set copy = changed_rows_copy(model) %}
