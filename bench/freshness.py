@@ -14,8 +14,8 @@ an hour at 3M), so `--warehouse W --snapshot S` starts instead from a copy of a 
 it was imported from (`snapshot.jsonl.gz`): the first scenario is then the daemon's first
 start on a built warehouse, the Hub's first change after it is a row of its own (it carries
 the first install's one-off work, such as the first deletion sweep), and the change scenarios
-after it are measured as before. `bench.run`'s
-deltas stamp `lastModified` with the wall clock, ahead of the local Hub's clock; the copy's
+after it are measured as before. `bench.run`'s deltas stamp `lastModified` with the wall
+clock, ahead of the local Hub's clock; the copy's
 stored `lastModified` values are set back to the Hub's newest, so that the Hub's next changes
 count as new for the delta sensor, as they would on a warehouse that only ever listed it.
 """
@@ -52,6 +52,7 @@ REPORT = dg.AssetKey(["analytics", "reproduction_report"])
 # The local Hub's clock moves by ticks of this many seconds. At 3M models an hour of its
 # evolution is about 9,500 events (0.3%), too coarse for a 0.01% change.
 TICK_SECONDS = 60
+MAX_TICKS = 100_000  # about 70 days of the Hub's time: a Hub with nothing left to change
 
 
 def change_hub(endpoint: str, events: int) -> int:
@@ -59,6 +60,8 @@ def change_hub(endpoint: str, events: int) -> int:
     many ticks at once as the events per tick so far say the rest needs."""
     applied = ticks = 0
     while applied < events:
+        if ticks > MAX_TICKS:
+            raise RuntimeError(f"{ticks} ticks of the local Hub applied {applied} of {events}")
         step = 1 if applied == 0 else max(1, round((events - applied) * ticks / applied))
         applied += move_hub_clock(endpoint, {"advance_seconds": step * TICK_SECONDS})["applied"]
         ticks += step
