@@ -200,18 +200,20 @@ def _has_relation(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> boo
     )
 
 
-def _wanted_cards(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def _wanted_cards(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
     """The card text of each model in `similarity_wanted`, read on its own: inside a wider
     join DuckDB did not always narrow the view's own joins by the ids, and read every card."""
     if not _has_relation(con, "staging", "stg_hub__model_cards"):
-        return pd.DataFrame({"model_id": pd.Series(dtype=str), "card_text": pd.Series(dtype=str)})
-    return con.execute(
-        """
-        select c.model_id, c.card_text
-        from similarity_wanted as w
-        join staging.stg_hub__model_cards as c on c.model_id = w.model_id
-        """
-    ).df()
+        return {}
+    return dict(
+        con.execute(
+            """
+            select c.model_id, c.card_text
+            from similarity_wanted as w
+            join staging.stg_hub__model_cards as c on c.model_id = w.model_id
+            """
+        ).fetchall()
+    )
 
 
 def load_texts(
@@ -276,8 +278,7 @@ def load_texts(
             join staging.stg_hub__models as s on s.model_id = m.model_id
             """
         ).df()
-        cards = _wanted_cards(con)
-        card_of = dict(zip(cards["model_id"], cards["card_text"], strict=True))
+        card_of = _wanted_cards(con)
         frame["card_text"] = [card_of.get(model_id) for model_id in frame["model_id"]]
     finally:
         con.execute("drop table if exists similarity_wanted")
