@@ -15,9 +15,9 @@ it was imported from (`snapshot.jsonl.gz`): the first scenario is then the daemo
 start on a built warehouse, the Hub's first change after it is a row of its own (it carries
 the first install's one-off work, such as the first deletion sweep), and the change scenarios
 after it are measured as before. `bench.run`'s deltas stamp `lastModified` with the wall
-clock, ahead of the local Hub's clock; the copy's
-stored `lastModified` values are set back to the Hub's newest, so that the Hub's next changes
-count as new for the delta sensor, as they would on a warehouse that only ever listed it.
+clock, ahead of the local Hub's clock; the copy's stored `lastModified` values are set back
+to the Hub's newest, so that the Hub's next changes count as new for the delta sensor, as
+they would on a warehouse that only ever listed it.
 """
 
 from __future__ import annotations
